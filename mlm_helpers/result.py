@@ -1,0 +1,373 @@
+"""The result of a mixed-model fit: plain attributes, ``summary()`` and ``predict()``.
+
+Examples
+--------
+>>> import mlm_helpers as mh
+>>> res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+>>> round(res.loglik, 2), res.engine
+(-871.81, 'fast')
+>>> list(res.fixed.index)
+['Intercept', 'Days']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .design import ModelFrame, design_matrix
+from .errors import MLMInputError
+
+__all__ = ["MixedResult", "RawFit", "NotDefined"]
+
+#: lme4's tolerance for calling a fit singular (isSingular(tol = 1e-4)).
+SINGULAR_TOL = 1e-4
+
+
+class NotDefined(str):
+    """A string that explains why a quantity (such as a single ICC) is not defined.
+
+    ``float()`` of it raises a ``TypeError`` carrying the explanation.
+    """
+
+    def __float__(self) -> float:
+        raise TypeError(str(self))
+
+
+@dataclass
+class RawFit:
+    """Engine-independent estimates (what every engine hands to :class:`MixedResult`)."""
+
+    beta: np.ndarray
+    vcov_beta: np.ndarray
+    sigma2: float
+    loglik: float
+    covs: list[np.ndarray]  # per grouping factor: q x q covariance of the random effects
+    ranef: list[np.ndarray]  # per grouping factor: (levels x q) conditional modes
+    converged: bool
+    message: str
+    theta: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _relative_factor_diag(cov: np.ndarray, sigma2: float, pattern: np.ndarray) -> np.ndarray:
+    """Diagonal of the relative covariance factor (lme4's theta on the diagonal)."""
+    rel = cov / sigma2
+    q = rel.shape[0]
+    L = np.zeros((q, q))
+    for j in range(q):
+        s = rel[j, j] - np.sum(L[j, :j] ** 2)
+        L[j, j] = np.sqrt(max(s, 0.0))
+        for i in range(j + 1, q):
+            if pattern[i, j]:
+                L[i, j] = (rel[i, j] - np.sum(L[i, :j] * L[j, :j])) / L[j, j] if L[j, j] > 0 else 0.0
+    return np.diag(L)
+
+
+class MixedResult:
+    """A fitted linear mixed model.
+
+    Attributes
+    ----------
+    formula : str
+        The formula as given.
+    reml : bool
+        True for REML estimates, False for ML.
+    engine : str
+        ``"fast"`` or ``"statsmodels"``.
+    loglik : float
+        The maximised log-likelihood (the REML criterion's log-likelihood for
+        REML fits, as lme4's ``logLik``).
+    fixed : pandas.DataFrame
+        One row per fixed effect in formula order (``Intercept`` first), with
+        ``estimate``, ``se``, ``z``, ``p`` (two-sided, normal reference) and a
+        95% Wald interval ``ci_lower``, ``ci_upper``.
+    varcorr : pandas.DataFrame
+        As lme4's ``as.data.frame(VarCorr(fit))``: ``group``, ``var1``,
+        ``var2``, ``vcov`` (variance or covariance), ``sdcor`` (standard
+        deviation or correlation); the ``Residual`` row last.
+    sigma2 : float
+        Residual variance.
+    ranef : pandas.DataFrame or dict
+        Conditional modes (BLUPs) of the random effects, one row per group;
+        a dict of DataFrames (one per grouping factor) when there are several.
+    converged, is_singular : bool
+    nobs : int
+    ngroups : int or dict
+        Number of groups (a dict when there are several grouping factors).
+    """
+
+    def __init__(self, model: ModelFrame, raw: RawFit, *, reml: bool, engine: str, formula: str,
+                 data: pd.DataFrame):
+        self._model = model
+        self._raw = raw
+        self._data = data
+        self.formula = formula
+        self.reml = bool(reml)
+        self.engine = engine
+        self.loglik = float(raw.loglik)
+        self.sigma2 = float(raw.sigma2)
+        self.converged = bool(raw.converged)
+        self.convergence_message = raw.message
+        self.notes: list[str] = list(raw.notes)
+        self.nobs = int(model.nobs)
+        self.n_dropped = int(model.n_dropped)
+        self.theta = raw.theta
+        if len(model.blocks) == 1:
+            self.ngroups: int | dict[str, int] = model.blocks[0].n_levels
+        else:
+            self.ngroups = {b.group: b.n_levels for b in model.blocks}
+
+    # ------------------------------------------------------------------ fixed part
+    @cached_property
+    def fixed(self) -> pd.DataFrame:
+        est = self._raw.beta
+        se = np.sqrt(np.diag(self._raw.vcov_beta))
+        z = est / se
+        crit = stats.norm.ppf(0.975)
+        return pd.DataFrame(
+            {"estimate": est, "se": se, "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
+             "ci_lower": est - crit * se, "ci_upper": est + crit * se},
+            index=pd.Index(self._model.x_names, name="term"),
+        )
+
+    @property
+    def vcov_fixed(self) -> pd.DataFrame:
+        """Covariance matrix of the fixed-effect estimates."""
+        names = self._model.x_names
+        return pd.DataFrame(self._raw.vcov_beta, index=names, columns=names)
+
+    # ------------------------------------------------------------------ random part
+    @cached_property
+    def varcorr(self) -> pd.DataFrame:
+        rows = []
+        for b, cov in zip(self._model.blocks, self._raw.covs, strict=True):
+            for t in range(len(b.terms)):
+                cols = [k for k in range(b.q) if b.term_of_column[k] == t]
+                gname = b.group if t == 0 else f"{b.group}.{t}"
+                for k in cols:
+                    rows.append((gname, b.names[k], None, cov[k, k], np.sqrt(max(cov[k, k], 0.0))))
+                for a_i, a in enumerate(cols):
+                    for c in cols[a_i + 1:]:
+                        denom = np.sqrt(cov[a, a] * cov[c, c])
+                        corr = cov[a, c] / denom if denom > 0 else np.nan
+                        rows.append((gname, b.names[a], b.names[c], cov[a, c], corr))
+        rows.append(("Residual", None, None, self.sigma2, np.sqrt(self.sigma2)))
+        return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
+
+    @cached_property
+    def ranef(self) -> pd.DataFrame | dict[str, pd.DataFrame]:
+        frames = {}
+        for b, r in zip(self._model.blocks, self._raw.ranef, strict=True):
+            frames[b.group] = pd.DataFrame(r, index=pd.Index(b.levels.astype(str), name=b.group), columns=b.names)
+        if len(frames) == 1:
+            return next(iter(frames.values()))
+        return frames
+
+    @cached_property
+    def is_singular(self) -> bool:
+        for b, cov in zip(self._model.blocks, self._raw.covs, strict=True):
+            diag = _relative_factor_diag(cov, self.sigma2, b.pattern)
+            if np.any(diag < SINGULAR_TOL):
+                return True
+        return False
+
+    @property
+    def n_params(self) -> int:
+        """Number of estimated parameters: fixed effects, covariance parameters, sigma."""
+        n_cov = sum(int(b.pattern.sum()) for b in self._model.blocks)
+        return len(self._model.x_names) + n_cov + 1
+
+    @property
+    def n_cov_params(self) -> int:
+        """Number of random-effects covariance parameters (variances and covariances)."""
+        return sum(int(b.pattern.sum()) for b in self._model.blocks)
+
+    # ------------------------------------------------------------------ ICC and VPC
+    @property
+    def _intercept_only(self) -> bool:
+        return bool(self._model.blocks) and all(b.names == ["Intercept"] for b in self._model.blocks)
+
+    @property
+    def icc(self) -> float | NotDefined:
+        """Intraclass correlation tau00 / (tau00 + sigma2) of a random-intercept model.
+
+        For a model with random slopes (or several grouping factors) a single
+        ICC is not defined: the result is a :class:`NotDefined` string that
+        says why (and :attr:`vpc` gives the shares for intercept-only models).
+        """
+        blocks = self._model.blocks
+        if not blocks:
+            return NotDefined("This model has no random effects, so there is no ICC.")
+        if not self._intercept_only:
+            return NotDefined(
+                "A single ICC is not defined for a model with random slopes: the between-group "
+                "variance tau00 + 2 tau01 x + tau11 x^2 changes with x, so the share of variance "
+                "between groups is different at every value of x. Report the ICC of the null model "
+                "(y ~ 1 + (1 | g)), or compute the VPC at chosen values of x."
+            )
+        if len(blocks) > 1:
+            return NotDefined(
+                "With several grouping factors there is one variance share per factor and several "
+                "correlations (same level of one factor, of both, ...), so no single ICC: see .vpc."
+            )
+        tau = float(self._raw.covs[0][0, 0])
+        return tau / (tau + self.sigma2)
+
+    @property
+    def vpc(self) -> pd.Series:
+        """Variance partition: each component's share of the total variance (intercept-only models)."""
+        if not self._intercept_only:
+            raise MLMInputError(
+                "The variance partition coefficient (VPC) is defined here for random-intercept models "
+                "only; with random slopes the between-group variance depends on x."
+            )
+        vals = {b.group: float(c[0, 0]) for b, c in zip(self._model.blocks, self._raw.covs, strict=True)}
+        vals["Residual"] = self.sigma2
+        s = pd.Series(vals, name="vpc")
+        return s / s.sum()
+
+    # ------------------------------------------------------------------ information criteria
+    @cached_property
+    def _ml_loglik(self) -> float:
+        if not self.reml:
+            return self.loglik
+        return self.refit(reml=False).loglik
+
+    @property
+    def aic(self) -> float:
+        """AIC from the ML log-likelihood.
+
+        For a REML fit the model is refitted by ML for this (REML likelihoods
+        of models with different fixed effects cannot be compared, which is
+        why statsmodels reports NaN). lme4's ``AIC()`` of a REML fit uses the
+        REML criterion instead: that is :attr:`aic_reml`.
+        """
+        return -2 * self._ml_loglik + 2 * self.n_params
+
+    @property
+    def bic(self) -> float:
+        """BIC from the ML log-likelihood (refitting by ML if needed), log(nobs) per parameter."""
+        return -2 * self._ml_loglik + np.log(self.nobs) * self.n_params
+
+    @property
+    def aic_reml(self) -> float:
+        """lme4-style AIC of the fitted criterion (REML for REML fits): compare only same fixed effects."""
+        return -2 * self.loglik + 2 * self.n_params
+
+    @property
+    def bic_reml(self) -> float:
+        """lme4-style BIC of the fitted criterion."""
+        return -2 * self.loglik + np.log(self.nobs) * self.n_params
+
+    # ------------------------------------------------------------------ refit and predict
+    def refit(self, *, reml: bool | None = None, engine: str | None = None) -> MixedResult:
+        """Fit the same model again, e.g. by ML instead of REML."""
+        import warnings
+
+        from .fitting import fit
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fit(self.formula, self._data, reml=self.reml if reml is None else reml,
+                       engine=self.engine if engine is None else engine)
+
+    def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True) -> np.ndarray:
+        """Predictions for existing or new data.
+
+        Parameters
+        ----------
+        newdata : DataFrame, optional
+            Rows to predict (default: the data the model was fitted to).
+        include_random : bool
+            Add each row's group's conditional mode. Groups not seen in the fit
+            get the population-level prediction (random effects 0), as lme4's
+            ``allow.new.levels = TRUE``.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Examples
+        --------
+        >>> import mlm_helpers as mh, pandas as pd
+        >>> res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+        >>> new = pd.DataFrame({"Days": [0, 5], "Subject": ["308", "new"]})
+        >>> res.predict(new).round(1)
+        array([253.7, 303.7])
+        """
+        data = self._model.data if newdata is None else newdata
+        if not isinstance(data, pd.DataFrame):
+            raise MLMInputError(f"newdata must be a DataFrame, got {type(data).__name__}.")
+        try:
+            X = design_matrix(self._model.x_design_info, data)
+        except KeyError as exc:
+            raise MLMInputError(f"newdata lacks the column {exc.args[0]!r} that the fixed part uses.") from None
+        except Exception as exc:  # patsy errors: missing values, unknown factor levels
+            raise MLMInputError(f"Cannot build the fixed part for newdata: {exc}") from None
+        pred = X @ self._raw.beta
+        if include_random:
+            for b, r in zip(self._model.blocks, self._raw.ranef, strict=True):
+                codes = b.codes_for(data)
+                try:
+                    Z = b.z_matrix(data)
+                except KeyError as exc:
+                    raise MLMInputError(f"newdata lacks the column {exc.args[0]!r} used by a random term.") from None
+                seen = codes >= 0
+                pred[seen] += np.einsum("nq,nq->n", Z[seen], r[codes[seen]])
+        return pred
+
+    # ------------------------------------------------------------------ display
+    def summary(self) -> str:
+        """A printable summary in the spirit of lme4's ``print(summary(fit))``."""
+        crit = "REML" if self.reml else "ML"
+        lines = [f"Linear mixed model fit by {crit} (mlm_helpers, engine: {self.engine})",
+                 f"Formula: {self.formula}"]
+        if isinstance(self.ngroups, dict):
+            grp = ", ".join(f"{k}: {v}" for k, v in self.ngroups.items())
+        elif self._model.blocks:
+            grp = f"{self._model.blocks[0].group}: {self.ngroups}"
+        else:
+            grp = "none"
+        lines.append(f"Observations: {self.nobs}; groups: {grp}")
+        if self.n_dropped:
+            lines.append(f"({self.n_dropped} rows with missing values were dropped)")
+        lines.append(f"{crit} log-likelihood: {self.loglik:.3f}")
+        lines.append("")
+        lines.append("Random effects:")
+        vc = self.varcorr
+        lines.append(f" {'Group':<14}{'Name':<14}{'Variance':>12}{'Std.Dev.':>12}{'Corr':>8}")
+        for _, r in vc.iterrows():
+            if pd.isna(r["var2"]):
+                name = "" if pd.isna(r["var1"]) else r["var1"]
+                lines.append(f" {r['group']:<14}{name:<14}{r['vcov']:>12.4f}{r['sdcor']:>12.4f}")
+        corr = vc[vc["var2"].notna()]
+        for _, r in corr.iterrows():
+            lines.append(f" {r['group']:<14}corr({r['var1']}, {r['var2']}) = {r['sdcor']:.3f}")
+        lines.append("")
+        lines.append("Fixed effects (Wald z, normal reference):")
+        fx = self.fixed
+        lines.append(f" {'':<18}{'Estimate':>11}{'Std.Err.':>11}{'z':>9}{'P>|z|':>9}{'[0.025':>10}{'0.975]':>10}")
+        for name, r in fx.iterrows():
+            p = "<0.001" if r["p"] < 0.001 else f"{r['p']:.3f}"
+            lines.append(f" {name:<18}{r['estimate']:>11.4f}{r['se']:>11.4f}{r['z']:>9.2f}{p:>9}"
+                         f"{r['ci_lower']:>10.3f}{r['ci_upper']:>10.3f}")
+        notes = []
+        if self.is_singular:
+            notes.append("Boundary (singular) fit: a variance is 0 or a correlation is +-1 (see chapter 05).")
+        if not self.converged:
+            notes.append(f"The optimiser may not have converged: {self.convergence_message}.")
+        notes.extend(self.notes)
+        if notes:
+            lines.append("")
+            lines.extend("Note: " + n for n in notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        crit = "REML" if self.reml else "ML"
+        return (f"<MixedResult {self.formula!r}: {crit} loglik {self.loglik:.3f}, "
+                f"{self.nobs} obs, engine {self.engine!r}>")
