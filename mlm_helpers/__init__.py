@@ -7,6 +7,7 @@ Examples
 (180, 3)
 """
 
+from .compare import LRTResult, chibar_pvalue, lrt
 from .datasets import list_datasets, load_dataset
 from .errors import (
     ConvergenceWarning,
@@ -16,6 +17,7 @@ from .errors import (
     SingularFitWarning,
 )
 from .fitting import fit
+from .icc import design_effect, icc, icc_anova
 from .result import MixedResult
 from .simulate import simulate_two_level
 
@@ -28,7 +30,13 @@ __all__ = [
     "MissingDataWarning",
     "MixedResult",
     "SingularFitWarning",
+    "LRTResult",
+    "chibar_pvalue",
+    "design_effect",
     "fit",
+    "icc",
+    "icc_anova",
+    "lrt",
     "list_datasets",
     "load_dataset",
     "simulate_two_level",

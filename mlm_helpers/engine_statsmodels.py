@@ -34,7 +34,7 @@ import statsmodels.api as sm
 from .design import Block, ModelFrame
 from .errors import MLMInputError
 
-__all__ = ["fit_statsmodels", "SMFit", "OPTIMISERS"]
+__all__ = ["fit_statsmodels", "SMFit", "OPTIMISERS", "vcov_beta"]
 
 #: Optimisers tried, in order; ``None`` is statsmodels' default ``fit()``.
 OPTIMISERS: tuple[str | None, ...] = (None, "lbfgs", "powell", "nm")
@@ -86,6 +86,34 @@ def _check_supported(top: Block | None, others: list[Block]) -> None:
                 f"engine='statsmodels' cannot fit correlated random effects on the crossed or nested "
                 f"factor {b.group!r}; use uncorrelated terms (x || {b.group}) or a single grouping factor."
             )
+
+
+def vcov_beta(model: ModelFrame, covs: list[np.ndarray], sigma2: float) -> np.ndarray:
+    """lme4's covariance of the fixed effects, sigma^2 (X'X - X'Z F (F'Z'Z F + I)^-1 F'Z'X)^-1.
+
+    ``F`` is any factor with F F' = G / sigma^2 (block diagonal over grouping
+    factors and levels); this is (X' V^-1 X)^-1 without forming the n x n V.
+    statsmodels' own ``cov_params()`` for REML fits comes from the Hessian of
+    all parameters and differs from this by a few percent.
+    """
+    n = model.nobs
+    cols = []
+    for b, cov in zip(model.blocks, covs, strict=True):
+        w, v = np.linalg.eigh(cov / sigma2)
+        F = v * np.sqrt(np.clip(w, 0.0, None))
+        ZF = b.Z @ F  # n x q, each row's effects scaled
+        for k in range(b.q):
+            M = np.zeros((n, b.n_levels))
+            M[np.arange(n), b.codes] = ZF[:, k]
+            cols.append(M)
+    X = model.X
+    if not cols:
+        return sigma2 * np.linalg.inv(X.T @ X)
+    ZL = np.hstack(cols)
+    A = ZL.T @ ZL + np.eye(ZL.shape[1])
+    ZX = ZL.T @ X
+    XtXa = X.T @ X - ZX.T @ np.linalg.solve(A, ZX)
+    return sigma2 * np.linalg.inv(XtXa)
 
 
 def _fit_once(model_sm, method, reml, start=None):
@@ -183,9 +211,7 @@ def fit_statsmodels(model: ModelFrame, reml: bool = True, methods=OPTIMISERS) ->
         tried[f"{best_method}+bfgs"] = float(res.llf)
         best, best_method = res, f"{best_method}+bfgs"
 
-    p = model.X.shape[1]
     beta = np.asarray(best.fe_params, dtype=float)
-    vcov = np.asarray(best.cov_params(), dtype=float)[:p, :p]
     sigma2 = float(best.scale)
     covs: list[np.ndarray] = []
     ranef: list[np.ndarray] = []
@@ -220,8 +246,7 @@ def fit_statsmodels(model: ModelFrame, reml: bool = True, methods=OPTIMISERS) ->
                             rmat[int(lev), k] = float(eff[key])
         covs.append(cov)
         ranef.append(rmat)
-    worse = np.isfinite(default_ll) and default_ll < best.llf - 1e-4
-    message = (f"best of {', '.join(tried)}: {best_method}" if tried else "ok")
-    del worse
+    vcov = vcov_beta(model, covs, sigma2)
+    message = f"best of {', '.join(tried)}: {best_method}"
     return SMFit(beta, vcov, sigma2, float(best.llf), covs, ranef, bool(best.converged), message, tried,
                  default_ll, best_method)

@@ -1,0 +1,238 @@
+"""Likelihood-ratio tests between nested mixed models, with the boundary correction.
+
+When the null hypothesis puts a variance on the edge of its parameter space
+(``tau = 0``), the likelihood-ratio statistic no longer follows chi2(df): for
+one variance it follows the 50:50 mixture of chi2(0) (a point mass at 0) and
+chi2(1) (Self & Liang 1987; Stram & Lee 1994). The naive chi2(df) p-value is
+then too large (conservative).
+
+Examples
+--------
+>>> import mlm_helpers as mh
+>>> d = mh.load_dataset("sleepstudy")
+>>> ri = mh.fit("Reaction ~ Days + (1 | Subject)", d)
+>>> rs = mh.fit("Reaction ~ Days + (Days | Subject)", d)
+>>> t = mh.lrt(ri, rs)
+>>> round(t.statistic, 2), t.df, t.mixture
+(42.84, 2, '0.5 chi2(1) + 0.5 chi2(2)')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import MLMInputError
+from .result import MixedResult
+
+__all__ = ["lrt", "LRTResult", "chibar_pvalue"]
+
+
+def chibar_pvalue(statistic: float, weights: dict[int, float]) -> float:
+    """Upper-tail probability of a chi-bar-square mixture.
+
+    Parameters
+    ----------
+    statistic : float
+        The likelihood-ratio statistic.
+    weights : dict
+        ``{df: weight}``; ``df = 0`` is a point mass at zero.
+
+    Examples
+    --------
+    >>> round(chibar_pvalue(2.71, {0: 0.5, 1: 0.5}), 3)
+    0.05
+    """
+    p = 0.0
+    for df, w in weights.items():
+        if df == 0:
+            p += w * float(statistic <= 0)
+        else:
+            p += w * float(stats.chi2.sf(statistic, df))
+    return p
+
+
+def _mixture_text(weights: dict[int, float]) -> str:
+    return " + ".join(f"{w:g} chi2({df})" for df, w in sorted(weights.items()))
+
+
+@dataclass
+class LRTResult:
+    """Outcome of :func:`lrt`."""
+
+    statistic: float
+    df: int
+    p_naive: float
+    p_mixture: float | None
+    mixture: str | None
+    criterion: str
+    loglik_reduced: float
+    loglik_full: float
+    refitted: bool
+    note: str
+
+    @property
+    def p(self) -> float:
+        """The p-value to report: the mixture one where it applies, else the naive one."""
+        return self.p_mixture if self.p_mixture is not None else self.p_naive
+
+    def to_frame(self) -> pd.DataFrame:
+        """A one-row table."""
+        return pd.DataFrame([{
+            "criterion": self.criterion, "loglik_reduced": self.loglik_reduced,
+            "loglik_full": self.loglik_full, "statistic": self.statistic, "df": self.df,
+            "p_naive": self.p_naive, "p_mixture": self.p_mixture, "mixture": self.mixture,
+        }])
+
+    def __str__(self) -> str:
+        lines = [f"Likelihood-ratio test ({self.criterion} fits)",
+                 f"  log-likelihoods: reduced {self.loglik_reduced:.3f}, full {self.loglik_full:.3f}",
+                 f"  statistic {self.statistic:.3f} on {self.df} df",
+                 f"  naive p (chi2({self.df})): {self.p_naive:.4g}"]
+        if self.p_mixture is not None:
+            lines.append(f"  boundary-corrected p ({self.mixture}): {self.p_mixture:.4g}")
+        if self.note:
+            lines.append("  " + self.note)
+        return "\n".join(lines)
+
+
+def _blocks(res: MixedResult) -> dict[str, tuple[list[str], np.ndarray]]:
+    return {b.group: (list(b.names), b.pattern) for b in res._model.blocks}
+
+
+def _boundary_weights(reduced: MixedResult, full: MixedResult) -> tuple[dict[int, float] | None, str]:
+    """Mixture weights when the full model only adds variance components."""
+    red, ful = _blocks(reduced), _blocks(full)
+    scalar_added = 0
+    grown: list[int] = []
+    for g, (names_f, pat_f) in ful.items():
+        if g not in red:
+            # A new grouping factor: fine if it only brings independent scalar variances.
+            if np.any(np.tril(pat_f, -1)):
+                return None, f"the new factor {g!r} brings correlated effects"
+            scalar_added += len(names_f)
+            continue
+        names_r, pat_r = red[g]
+        if not set(names_r) <= set(names_f):
+            return None, f"the random effects for {g!r} are not nested"
+        new = [n for n in names_f if n not in names_r]
+        if not new:
+            if pat_f.sum() != pat_r.sum():
+                return None, f"the covariance structure for {g!r} differs"
+            continue
+        idx_new = [names_f.index(n) for n in new]
+        idx_old = [names_f.index(n) for n in names_r]
+        corr_with_old = any(pat_f[max(i, j), min(i, j)] for i in idx_new for j in idx_old)
+        if len(new) == 1 and corr_with_old:
+            # Pattern check: the old block must be a full correlated block in both models.
+            grown.append(len(names_r))
+        elif not corr_with_old and not np.any(np.tril(pat_f[np.ix_(idx_new, idx_new)], -1)):
+            scalar_added += len(new)
+        else:
+            return None, f"several correlated effects are added for {g!r}"
+    for g in red:
+        if g not in ful:
+            return None, f"the factor {g!r} is in the reduced model only"
+    if grown and (len(grown) > 1 or scalar_added):
+        return None, "several kinds of variance parameters are tested at once"
+    if grown:
+        q = grown[0]
+        return {q: 0.5, q + 1: 0.5}, ""
+    if scalar_added:
+        m = scalar_added
+        return {k: comb(m, k) / 2**m for k in range(m + 1)}, ""
+    return None, "no variance component is tested"
+
+
+def lrt(reduced: MixedResult, full: MixedResult) -> LRTResult:
+    """Likelihood-ratio test of a reduced model against a fuller one.
+
+    * Fixed effects differ: both are refitted by ML (REML likelihoods of
+      models with different fixed effects are not comparable) and the test
+      says so.
+    * Only the random part differs: REML fits are compared as they are
+      (refitting an ML fit by REML if the two differ).
+    * When the full model adds variance components, the chi-bar-square
+      mixture p-value is reported too: ``0.5 chi2(0) + 0.5 chi2(1)`` for one
+      variance, ``0.5 chi2(q) + 0.5 chi2(q+1)`` for adding a correlated random
+      slope to q random effects (Self & Liang 1987; Stram & Lee 1994).
+
+    Parameters
+    ----------
+    reduced, full : MixedResult
+        Fits of nested models to the same rows (``full`` has more parameters).
+
+    Returns
+    -------
+    LRTResult
+        ``statistic``, ``df``, ``p_naive``, ``p_mixture`` (or None), ``mixture``,
+        ``criterion``, ``refitted`` and a ``note``.
+
+    Examples
+    --------
+    >>> import mlm_helpers as mh
+    >>> d = mh.load_dataset("hsb")
+    >>> t = mh.lrt(mh.fit("MathAch ~ 1 + (1 | School)", d), mh.fit("MathAch ~ SES + (1 | School)", d))
+    >>> t.criterion, t.df, t.p_mixture is None
+    ('ML', 1, True)
+    """
+    for name, r in (("reduced", reduced), ("full", full)):
+        if not isinstance(r, MixedResult):
+            raise MLMInputError(f"{name} must be a result of mh.fit(), got {type(r).__name__}.")
+    if reduced.nobs != full.nobs:
+        raise MLMInputError(
+            f"The two fits use different rows ({reduced.nobs} and {full.nobs} observations), e.g. because "
+            "of missing values in a column only one model uses. Drop those rows first, then refit both."
+        )
+    if reduced._model.spec.response != full._model.spec.response:
+        raise MLMInputError("The two models have different outcomes; a likelihood-ratio test needs the same one.")
+    fixed_same = list(reduced.fixed.index) == list(full.fixed.index)
+    notes = []
+    refitted = False
+    if not fixed_same:
+        if not set(reduced.fixed.index) <= set(full.fixed.index):
+            raise MLMInputError(
+                "The fixed effects of the reduced model are not a subset of the full model's, so the models "
+                "are not nested: compare them with AIC/BIC instead (result.aic)."
+            )
+        if reduced.reml or full.reml:
+            reduced, full = reduced.refit(reml=False), full.refit(reml=False)
+            refitted = True
+            notes.append("Refitted both models by ML: their fixed effects differ, and REML likelihoods of "
+                         "models with different fixed effects are not comparable.")
+        criterion = "ML"
+    else:
+        if reduced.reml != full.reml:
+            reduced, full = reduced.refit(reml=True), full.refit(reml=True)
+            refitted = True
+            notes.append("Refitted both models by REML, as they differ only in their random part.")
+        criterion = "REML" if full.reml else "ML"
+    df = full.n_params - reduced.n_params
+    if df <= 0:
+        raise MLMInputError(
+            f"The 'full' model has {full.n_params} parameters and the 'reduced' one {reduced.n_params}: "
+            "pass the smaller model first, lrt(reduced, full)."
+        )
+    stat = 2.0 * (full.loglik - reduced.loglik)
+    if stat < 0:
+        if stat < -1e-4:
+            notes.append(f"The statistic was negative ({stat:.3g}): the fuller model fits worse, which points to "
+                         "a convergence problem; it is set to 0.")
+        stat = 0.0
+    p_naive = float(stats.chi2.sf(stat, df))
+    p_mix, mixture = None, None
+    if fixed_same:
+        weights, why = _boundary_weights(reduced, full)
+        if weights is not None:
+            p_mix = chibar_pvalue(stat, weights)
+            mixture = _mixture_text(weights)
+            notes.append("The null hypothesis puts a variance on its boundary (0): use the mixture p-value; "
+                         "the naive chi2 p-value is too large.")
+        elif why and why != "no variance component is tested":
+            notes.append(f"No standard boundary correction ({why}); consider a parametric bootstrap.")
+    return LRTResult(stat, int(df), p_naive, p_mix, mixture, criterion, reduced.loglik, full.loglik, refitted,
+                     " ".join(notes))
