@@ -1,0 +1,115 @@
+"""MixedResult: attributes, ICC, VPC, predictions, summary, singular fits, models without random effects."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlm_helpers as mh
+
+
+@pytest.fixture(scope="module")
+def sleep_rs():
+    return mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+
+
+def test_attributes(sleep_rs):
+    r = sleep_rs
+    assert list(r.fixed.columns) == ["estimate", "se", "z", "p", "ci_lower", "ci_upper"]
+    assert list(r.fixed.index) == ["Intercept", "Days"]
+    assert list(r.varcorr.columns) == ["group", "var1", "var2", "vcov", "sdcor"]
+    assert r.varcorr["group"].iloc[-1] == "Residual"
+    assert r.nobs == 180 and r.ngroups == 18
+    assert r.ranef.shape == (18, 2) and list(r.ranef.columns) == ["Intercept", "Days"]
+    assert r.converged and not r.is_singular
+    assert r.n_params == 6
+    fx = r.fixed
+    assert np.allclose(fx["z"], fx["estimate"] / fx["se"])
+    assert np.allclose(fx["ci_upper"] - fx["estimate"], 1.959964 * fx["se"], rtol=1e-5)
+
+
+def test_icc_not_defined_with_random_slopes(sleep_rs):
+    icc = sleep_rs.icc
+    assert isinstance(icc, str) and "not defined" in icc
+    with pytest.raises(TypeError, match="not defined"):
+        float(icc)
+
+
+def test_icc_of_random_intercept_model():
+    r = mh.fit("MathAch ~ 1 + (1 | School)", mh.load_dataset("hsb"))
+    tau = r.varcorr["vcov"].iloc[0]
+    assert r.icc == pytest.approx(tau / (tau + r.sigma2))
+    assert r.icc == pytest.approx(0.18, abs=0.005)
+    assert r.vpc.sum() == pytest.approx(1.0)
+
+
+def test_vpc_nested():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = mh.fit("strength ~ 1 + (1 | batch/cask)", mh.load_dataset("pastes"))
+    assert isinstance(r.icc, str)
+    assert list(r.vpc.index) == ["batch", "batch:cask", "Residual"]
+    assert r.vpc.sum() == pytest.approx(1.0)
+
+
+def test_predict_existing_and_new_groups(sleep_rs):
+    new = pd.DataFrame({"Days": [0, 5, 5], "Subject": ["308", "308", "not-a-subject"]})
+    pred = sleep_rs.predict(new)
+    b = sleep_rs.ranef.loc["308"]
+    fx = sleep_rs.fixed["estimate"]
+    assert pred[0] == pytest.approx(fx["Intercept"] + b["Intercept"])
+    assert pred[1] == pytest.approx(fx["Intercept"] + b["Intercept"] + 5 * (fx["Days"] + b["Days"]))
+    assert pred[2] == pytest.approx(fx["Intercept"] + 5 * fx["Days"])  # new subject: population line
+    pop = sleep_rs.predict(new, include_random=False)
+    assert pop[0] == pytest.approx(fx["Intercept"])
+
+
+def test_fitted_values_default_newdata(sleep_rs):
+    fitted = sleep_rs.predict()
+    d = mh.load_dataset("sleepstudy")
+    resid = d["Reaction"].to_numpy() - fitted
+    # Conditional residual variance is below sigma^2 (the residuals are shrunk), but close to it.
+    assert 0.5 * sleep_rs.sigma2 < resid.var() < sleep_rs.sigma2
+
+
+def test_predict_with_factor_fixed_effect():
+    hsb = mh.load_dataset("hsb").merge(mh.load_dataset("hsb_schools")[["School", "Sector"]], on="School")
+    r = mh.fit("MathAch ~ SES + Sector + (1 | School)", hsb)
+    new = pd.DataFrame({"SES": [0.0, 0.0], "Sector": ["Catholic", "Public"], "School": ["new", "new"]})
+    p = r.predict(new)
+    assert p[0] - p[1] == pytest.approx(-r.fixed.loc["Sector[T.Public]", "estimate"])
+
+
+def test_summary_text(sleep_rs):
+    s = sleep_rs.summary()
+    assert "REML" in s and "Subject" in s and "Days" in s and "Residual" in s
+    assert "corr(Intercept, Days)" in s
+    assert repr(sleep_rs).startswith("<MixedResult")
+
+
+def test_singular_fit_flagged_and_warned():
+    with pytest.warns(mh.SingularFitWarning):
+        r = mh.fit("Yield ~ 1 + (1 | Batch)", mh.load_dataset("dyestuff2"))
+    assert r.is_singular
+    assert r.varcorr["vcov"].iloc[0] == 0.0
+    assert "singular" in r.summary().lower()
+
+
+def test_model_without_random_effects_is_ols():
+    d = mh.load_dataset("sleepstudy")
+    r = mh.fit("Reaction ~ Days", d, reml=False)
+    X = np.column_stack([np.ones(len(d)), d["Days"]])
+    beta, *_ = np.linalg.lstsq(X, d["Reaction"], rcond=None)
+    assert np.allclose(r.fixed["estimate"], beta)
+    resid = d["Reaction"] - X @ beta
+    s2 = resid @ resid / len(d)
+    assert r.loglik == pytest.approx(-0.5 * len(d) * (np.log(2 * np.pi * s2) + 1))
+    assert r.ngroups == {}
+
+
+def test_refit_ml(sleep_rs):
+    ml = sleep_rs.refit(reml=False)
+    assert not ml.reml and ml.loglik == pytest.approx(-875.9697, abs=1e-3)
