@@ -339,7 +339,9 @@ def build_model(formula: str, data: pd.DataFrame, *, warn_few_groups: bool = Tru
         raise MLMInputError("The DataFrame is empty (0 rows): there is nothing to fit. Check the filter that made it.")
     spec = parse_formula(formula)
     used = _check_columns(spec, data)
-    frame = data.loc[:, used]
+    # Work on the model's columns only, without attrs (pandas deep-copies attrs on every access).
+    data = pd.DataFrame({c: data[c] for c in used}, index=data.index)
+    frame = data
 
     # Outcome checks before missing values are dropped (clearer messages).
     ycol = spec.response if spec.response in data.columns else None

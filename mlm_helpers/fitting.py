@@ -76,10 +76,10 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
     >>> res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
     >>> res.varcorr.round(2)
           group       var1  var2    vcov  sdcor
-    0   Subject  Intercept  None  612.09  24.74
-    1   Subject       Days  None   35.07   5.92
+    0   Subject  Intercept   NaN  612.09  24.74
+    1   Subject       Days   NaN   35.07   5.92
     2   Subject  Intercept  Days    9.60   0.07
-    3  Residual       None  None  654.94  25.59
+    3  Residual        NaN   NaN  654.94  25.59
     """
     if engine not in ENGINES:
         raise MLMInputError(f"engine must be one of {', '.join(map(repr, ENGINES))}; got {engine!r}.")

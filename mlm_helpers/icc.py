@@ -82,7 +82,7 @@ def icc(result: MixedResult, level: float = 0.95, method: str = "profile", n_boo
     >>> res = mh.fit("MathAch ~ 1 + (1 | School)", mh.load_dataset("hsb"))
     >>> r = mh.icc(res)
     >>> round(r.estimate, 3), round(r.ci_lower, 3), round(r.ci_upper, 3)
-    (0.18, 0.148, 0.217)
+    (0.18, 0.147, 0.221)
     """
     _check_ri(result)
     if not 0 < level < 1:
@@ -107,7 +107,9 @@ def icc(result: MixedResult, level: float = 0.95, method: str = "profile", n_boo
             if hi_b > 1e8:
                 break
         hi = optimize.brentq(excess, t_hat, hi_b, xtol=1e-12) if excess(hi_b) > 0 else np.inf
-        to_icc = (lambda t: t * t / (1 + t * t))
+        def to_icc(t: float) -> float:
+            return t * t / (1 + t * t)
+
         return ICCResult(est, to_icc(lo), 1.0 if np.isinf(hi) else to_icc(hi), level,
                          f"profile likelihood ({'REML' if reml else 'ML'})")
     if method == "bootstrap":
@@ -179,7 +181,7 @@ def icc_anova(data: pd.DataFrame, y: str, group: str) -> ICCAnova:
     >>> import mlm_helpers as mh
     >>> r = icc_anova(mh.load_dataset("dyestuff"), "Yield", "Batch")
     >>> round(r.icc, 3), r.n0
-    (0.419, 5.0)
+    (0.418, 5.0)
     """
     if not isinstance(data, pd.DataFrame):
         raise MLMInputError(f"data must be a DataFrame, got {type(data).__name__}.")
@@ -218,6 +220,17 @@ def design_effect(icc_value: float, cluster_size: float) -> float:
 
     The variance of a mean from clustered data is this many times the
     variance from the same number of independent observations.
+
+    Parameters
+    ----------
+    icc_value : float
+        The intraclass correlation.
+    cluster_size : float
+        Observations per cluster (the mean size for unequal clusters).
+
+    Returns
+    -------
+    float
 
     Examples
     --------

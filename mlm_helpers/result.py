@@ -150,13 +150,13 @@ class MixedResult:
                 cols = [k for k in range(b.q) if b.term_of_column[k] == t]
                 gname = b.group if t == 0 else f"{b.group}.{t}"
                 for k in cols:
-                    rows.append((gname, b.names[k], None, cov[k, k], np.sqrt(max(cov[k, k], 0.0))))
+                    rows.append((gname, b.names[k], np.nan, cov[k, k], np.sqrt(max(cov[k, k], 0.0))))
                 for a_i, a in enumerate(cols):
                     for c in cols[a_i + 1:]:
                         denom = np.sqrt(cov[a, a] * cov[c, c])
                         corr = cov[a, c] / denom if denom > 0 else np.nan
                         rows.append((gname, b.names[a], b.names[c], cov[a, c], corr))
-        rows.append(("Residual", None, None, self.sigma2, np.sqrt(self.sigma2)))
+        rows.append(("Residual", np.nan, np.nan, self.sigma2, np.sqrt(self.sigma2)))
         return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
 
     @cached_property
