@@ -104,9 +104,24 @@ def _blocks(res: MixedResult) -> dict[str, tuple[list[str], np.ndarray]]:
     return {b.group: (list(b.names), b.pattern) for b in res._model.blocks}
 
 
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    pairs = set(zip(a.tolist(), b.tolist(), strict=True))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
 def _boundary_weights(reduced: MixedResult, full: MixedResult) -> tuple[dict[int, float] | None, str]:
     """Mixture weights when the full model only adds variance components."""
     red, ful = _blocks(reduced), _blocks(full)
+    # A factor may be written differently in the two models (e.g. 'sample' and 'batch:cask' for the
+    # same casks): match grouping factors by the partition of the rows they define.
+    full_blocks = {b.group: b for b in full._model.blocks}
+    for b in reduced._model.blocks:
+        if b.group in ful:
+            continue
+        for g, fb in full_blocks.items():
+            if g not in red and _same_partition(b.codes, fb.codes):
+                red[g] = red.pop(b.group)
+                break
     scalar_added = 0
     grown: list[int] = []
     for g, (names_f, pat_f) in ful.items():
