@@ -68,6 +68,7 @@ def test_deviance_many_equals_single_evaluations():
         assert np.allclose(batch, single, rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::mlm_helpers.FewGroupsWarning")
 def test_deviance_matches_direct_likelihood():
     """The profiled ML deviance equals -2 log L computed from the marginal normal density."""
     from scipy import stats

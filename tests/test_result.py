@@ -90,6 +90,7 @@ def test_summary_text(sleep_rs):
     assert repr(sleep_rs).startswith("<MixedResult")
 
 
+@pytest.mark.filterwarnings("ignore::mlm_helpers.FewGroupsWarning")
 def test_singular_fit_flagged_and_warned():
     with pytest.warns(mh.SingularFitWarning):
         r = mh.fit("Yield ~ 1 + (1 | Batch)", mh.load_dataset("dyestuff2"))
