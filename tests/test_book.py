@@ -8,32 +8,12 @@ notebook runs once per test run instead of twice. `make book` builds with execut
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("book")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["execute"]["execute_notebooks"] = "off"
-    cfg_path = out / "_config_test.yml"
-    cfg_path.write_text(yaml.safe_dump(config))
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--all", "--config", str(cfg_path),
-         "--path-output", str(out)],
-        capture_output=True, text=True, timeout=1200,
-    )
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"book build failed:\n{log[-6000:]}"
-    return out / "_build" / "html", log
 
 
 @pytest.mark.slow
