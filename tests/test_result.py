@@ -114,3 +114,15 @@ def test_model_without_random_effects_is_ols():
 def test_refit_ml(sleep_rs):
     ml = sleep_rs.refit(reml=False)
     assert not ml.reml and ml.loglik == pytest.approx(-875.9697, abs=1e-3)
+
+
+@pytest.mark.filterwarnings("ignore::mlm_helpers.FewGroupsWarning")
+def test_predict_crossed_adds_both_effects():
+    pen = mh.load_dataset("penicillin")
+    r = mh.fit("diameter ~ 1 + (1 | plate) + (1 | sample)", pen)
+    new = pd.DataFrame({"plate": ["a", "a", "zz"], "sample": ["A", "zz", "zz"]})
+    p = r.predict(new)
+    mu = r.fixed.loc["Intercept", "estimate"]
+    ra, sa = r.ranef["plate"].loc["a", "Intercept"], r.ranef["sample"].loc["A", "Intercept"]
+    assert p == pytest.approx([mu + ra + sa, mu + ra, mu])
+    assert "plate" in r.summary() and "sample" in r.summary()
