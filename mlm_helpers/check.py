@@ -161,15 +161,15 @@ def _check_plot(report: Report) -> None:
         report.add("plots", False, f"matplotlib failed: {exc}", "pip install --force-reinstall matplotlib")
 
 
-def run(show_widget: bool = True, stream: TextIO | None = sys.stdout) -> Report:
+def run(show_widget: bool = True, stream: TextIO | None | str = "stdout") -> Report:
     """Run every check and print the report.
 
     Parameters
     ----------
     show_widget : bool
         In a notebook, also display a slider: seeing it proves the front end renders widgets.
-    stream : file-like or None
-        Where to print the report (None: do not print).
+    stream : file-like, "stdout" or None
+        Where to print the report ("stdout": the current standard output; None: do not print).
 
     Returns
     -------
@@ -189,7 +189,7 @@ def run(show_widget: bool = True, stream: TextIO | None = sys.stdout) -> Report:
     _check_plot(report)
     _check_fit(report)
     if stream is not None:
-        print(report.text(), file=stream)
+        print(report.text(), file=sys.stdout if stream == "stdout" else stream)
     if show_widget:
         try:
             from IPython import get_ipython
