@@ -124,6 +124,7 @@ def _boundary_weights(reduced: MixedResult, full: MixedResult) -> tuple[dict[int
                 break
     scalar_added = 0
     grown: list[int] = []
+    covariance_only: list[str] = []
     for g, (names_f, pat_f) in ful.items():
         if g not in red:
             # A new grouping factor: fine if it only brings independent scalar variances.
@@ -137,7 +138,13 @@ def _boundary_weights(reduced: MixedResult, full: MixedResult) -> tuple[dict[int
         new = [n for n in names_f if n not in names_r]
         if not new:
             if pat_f.sum() != pat_r.sum():
-                return None, f"the covariance structure for {g!r} differs"
+                idx = [names_f.index(n) for n in names_r]
+                pr = np.zeros_like(pat_f)
+                pr[np.ix_(idx, idx)] = pat_r
+                added = pat_f & ~pr
+                if np.any(np.diag(added)) or np.any(pr & ~pat_f):
+                    return None, f"the covariance structure for {g!r} differs"
+                covariance_only.append(g)
             continue
         idx_new = [names_f.index(n) for n in new]
         idx_old = [names_f.index(n) for n in names_r]
@@ -152,6 +159,10 @@ def _boundary_weights(reduced: MixedResult, full: MixedResult) -> tuple[dict[int
     for g in red:
         if g not in ful:
             return None, f"the factor {g!r} is in the reduced model only"
+    if covariance_only and not grown and not scalar_added:
+        return None, "covariance only"
+    if covariance_only:
+        return None, "variances and covariances are tested at once"
     if grown and (len(grown) > 1 or scalar_added):
         return None, "several kinds of variance parameters are tested at once"
     if grown:
@@ -247,6 +258,9 @@ def lrt(reduced: MixedResult, full: MixedResult) -> LRTResult:
             mixture = _mixture_text(weights)
             notes.append("The null hypothesis puts a variance on its boundary (0): use the mixture p-value; "
                          "the naive chi2 p-value is too large.")
+        elif why == "covariance only":
+            notes.append("Only covariances are tested, and a covariance of 0 is inside its parameter space: "
+                         "the chi2(df) p-value applies, no boundary correction is needed.")
         elif why and why != "no variance component is tested":
             notes.append(f"No standard boundary correction ({why}); consider a parametric bootstrap.")
     return LRTResult(stat, int(df), p_naive, p_mix, mixture, criterion, reduced.loglik, full.loglik, refitted,

@@ -604,7 +604,7 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
             else:
                 break
         dev = f(theta)
-        if not (0 <= decrement < 1e-4):
+        if not abs(decrement) < 1e-4:  # a tiny negative decrement is rounding at the optimum
             converged, message = False, f"the deviance could still drop by about {decrement:.2g} at the stop"
     pieces = deviance_pieces(theta, ss, reml)
     if pieces is None:  # pragma: no cover - only for pathological data

@@ -126,3 +126,10 @@ def test_lrt_same_answer_through_mh_fit():
     null = fit_fast(sufficient_stats_arrays(model.y, model.X, np.zeros((100, 0)), np.zeros(100, dtype=np.intp), 1,
                                             np.zeros((0, 0), bool)))
     assert t.statistic == pytest.approx(max(null.deviance - full.deviance, 0.0), abs=1e-8)
+
+
+def test_adding_only_a_covariance_is_not_a_boundary_test():
+    d = mh.load_dataset("sleepstudy")
+    t = mh.lrt(_fit("Reaction ~ Days + (Days || Subject)", d), _fit("Reaction ~ Days + (Days | Subject)", d))
+    assert t.df == 1 and t.p_mixture is None
+    assert "no boundary correction is needed" in t.note
