@@ -7,6 +7,7 @@ Examples
 (180, 3)
 """
 
+from .centring import centre_grand, centre_within, within_between_effects
 from .compare import LRTResult, chibar_pvalue, lrt
 from .datasets import list_datasets, load_dataset
 from .errors import (
@@ -31,6 +32,9 @@ __all__ = [
     "MixedResult",
     "SingularFitWarning",
     "LRTResult",
+    "centre_grand",
+    "centre_within",
+    "within_between_effects",
     "chibar_pvalue",
     "design_effect",
     "fit",

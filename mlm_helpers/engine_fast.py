@@ -44,6 +44,7 @@ import numpy as np
 from scipy import optimize
 from scipy.linalg import solve_triangular
 
+from ._threads import single_blas_thread
 from .design import ModelFrame
 
 __all__ = ["SuffStats", "sufficient_stats", "profiled_deviance", "deviance_many", "deviance_pieces", "FastFit", "fit_fast",
@@ -493,6 +494,7 @@ def _hessian(fmany, x: np.ndarray, free: np.ndarray) -> np.ndarray:
     return H
 
 
+@single_blas_thread
 def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None) -> FastFit:
     """Minimise the profiled deviance and return estimates at the optimum.
 

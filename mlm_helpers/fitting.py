@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ._threads import single_blas_thread
 from .design import build_model
 from .engine_fast import fit_fast, sufficient_stats
 from .engine_statsmodels import fit_statsmodels
@@ -28,6 +29,7 @@ __all__ = ["fit", "ENGINES"]
 ENGINES = ("auto", "fast", "statsmodels")
 
 
+@single_blas_thread
 def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "auto") -> MixedResult:
     """Fit a linear mixed model written as an lme4 formula.
 

@@ -168,6 +168,50 @@ class MixedResult:
             return next(iter(frames.values()))
         return frames
 
+    def condvar(self) -> np.ndarray:
+        """Conditional covariance of each group's random effects given the data (lme4's condVar).
+
+        For group j, Var(b_j | y) = G (I + Z_j' Z_j G / sigma2)^-1 with the parameters at their
+        estimates (so it leaves out the uncertainty of the estimates themselves). For a random
+        intercept it equals tau00 (1 - lambda_j), lambda_j = tau00 / (tau00 + sigma2 / n_j).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (J, q, q), groups in the order of ``ranef``'s rows.
+
+        Examples
+        --------
+        >>> import mlm_helpers as mh
+        >>> res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+        >>> res.condvar()[0].round(2)
+        array([[145.71, -21.44],
+               [-21.44,   5.31]])
+        """
+        if len(self._model.blocks) != 1:
+            raise MLMInputError(
+                "condvar() is available for models with one grouping factor; with crossed or nested "
+                "factors the random effects of different factors are correlated given the data."
+            )
+        block = self._model.blocks[0]
+        G = np.asarray(self._raw.covs[0], dtype=float)
+        Z = block.Z
+        q = Z.shape[1]
+        ZtZ = np.zeros((block.n_levels, q, q))
+        np.add.at(ZtZ, block.codes, Z[:, :, None] * Z[:, None, :])
+        M = np.eye(q)[None] + ZtZ @ G[None] / self.sigma2  # I + Z'Z G / sigma2
+        # G M^{-1} = (M^{-T} G)^T because G is symmetric
+        V = np.swapaxes(np.linalg.solve(np.swapaxes(M, 1, 2), np.broadcast_to(G, M.shape)), 1, 2)
+        return (V + np.swapaxes(V, 1, 2)) / 2
+
+    @property
+    def ranef_sd(self) -> pd.DataFrame:
+        """Conditional standard deviations of the random effects (same layout as ``ranef``)."""
+        V = self.condvar()
+        block = self._model.blocks[0]
+        sd = np.sqrt(np.clip(np.diagonal(V, axis1=1, axis2=2), 0.0, None))
+        return pd.DataFrame(sd, index=pd.Index(block.levels.astype(str), name=block.group), columns=block.names)
+
     @cached_property
     def is_singular(self) -> bool:
         for b, cov in zip(self._model.blocks, self._raw.covs, strict=True):

@@ -5,11 +5,13 @@ In a notebook's markdown cell::
     :::{static-explorer} mlm_helpers.icc_explorer
     :vary: tau00 n_groups
     :numbers: icc_true icc_hat design_effect
+    :values: tau00=0,1,4; n_groups=5,20,50
     :alt: Simulated scores by group with group means; the sliders change the variances.
     :::
 
-At build time every combination of the varied sliders (the grid comes from the module's
-``PARAMS``: name -> (min, max, step, default); the other sliders stay at their defaults) is drawn
+At build time every combination of the varied sliders (the grid comes from ``:values:`` or
+else from the module's ``PARAMS``: name -> (min, max, step, default); the other sliders stay at
+their defaults) is drawn
 with the module's ``draw(**params)`` into a PNG under ``_static/explorers/<module>/`` and its
 ``compute(**params)`` numbers are stored as JSON in the page. A small script swaps the picture
 and the numbers when a slider moves. Nothing is loaded from outside the book, and only the
@@ -83,8 +85,18 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _parse_values(text: str) -> dict[str, list]:
+    """``"tau00=0,1,4; n_groups=5,20"`` -> {"tau00": [0, 1, 4], "n_groups": [5, 20]}."""
+    out: dict[str, list] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, _, vals = part.partition("=")
+        nums = [float(v) for v in vals.split(",") if v.strip()]
+        out[name.strip()] = [int(v) if v.is_integer() else v for v in nums]
+    return out
+
+
 def render_frames(module_name: str, vary: list[str], outdir: Path, numbers: list[str] | None = None,
-                  dpi: int = 72) -> dict:
+                  dpi: int = 72, values: dict[str, list] | None = None) -> dict:
     """Draw every frame of an explorer; return the JSON payload the page script reads."""
     import matplotlib
 
@@ -97,7 +109,7 @@ def render_frames(module_name: str, vary: list[str], outdir: Path, numbers: list
     if unknown:
         raise ValueError(f"{module_name}.PARAMS has no slider {unknown[0]!r}; it has {list(params)}")
     defaults = {k: spec[3] for k, spec in params.items()}
-    values = {v: _grid(params[v]) for v in vary}
+    values = {v: (values or {}).get(v) or _grid(params[v]) for v in vary}
     outdir.mkdir(parents=True, exist_ok=True)
     frames = {}
     for idx in itertools.product(*[range(len(values[v])) for v in vary]):
@@ -125,6 +137,7 @@ class StaticExplorer(SphinxDirective):
         "numbers": directives.unchanged,
         "alt": directives.unchanged_required,
         "caption": directives.unchanged,
+        "values": directives.unchanged,
     }
 
     def run(self):
@@ -134,7 +147,8 @@ class StaticExplorer(SphinxDirective):
         builder = self.env.app.builder
         slug = module_name.rsplit(".", 1)[-1] + "-" + hashlib.sha1(" ".join(vary).encode()).hexdigest()[:6]
         outdir = Path(builder.outdir) / "_static" / "explorers" / slug
-        payload = render_frames(module_name, vary, outdir, numbers)
+        values = _parse_values(self.options.get("values", ""))
+        payload = render_frames(module_name, vary, outdir, numbers, values=values)
         depth = self.env.docname.count("/")
         payload["base"] = "../" * depth + f"_static/explorers/{slug}/"
         alt = html.escape(self.options["alt"], quote=True)
