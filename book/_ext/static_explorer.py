@@ -96,7 +96,7 @@ def _parse_values(text: str) -> dict[str, list]:
 
 
 def render_frames(module_name: str, vary: list[str], outdir: Path, numbers: list[str] | None = None,
-                  dpi: int = 72, values: dict[str, list] | None = None) -> dict:
+                  dpi: int = 90, values: dict[str, list] | None = None) -> dict:
     """Draw every frame of an explorer; return the JSON payload the page script reads."""
     import matplotlib
 

@@ -1,0 +1,414 @@
+"""Slider explorer for chapter 02: the ICC, the design effect and the standard error of a mean.
+
+Simulated balanced data from the random-intercept model
+:math:`y_{ij} = u_{0j} + e_{ij}` with :math:`u_{0j} \\sim N(0, \\tau_{00})` and
+:math:`e_{ij} \\sim N(0, \\sigma^2)` (true mean 0), for ``n_groups`` groups of
+``group_size`` units. Four sliders set :math:`\\tau_{00}`, :math:`\\sigma^2`, the
+number of groups and the group size; a button draws new data. Each move refits
+the model by REML and redraws:
+
+* the data by group, with the group means;
+* the true ICC :math:`\\tau_{00} / (\\tau_{00} + \\sigma^2)` and its REML estimate;
+* the design effect :math:`1 + (m - 1)\\rho` (from the true ICC);
+* the naive standard error of the mean, :math:`\\operatorname{sd}(y) / \\sqrt{N}`, and the
+  mixed model's, :math:`\\sqrt{(\\hat\\tau_{00} + \\hat\\sigma^2/m) / J}` (the standard error
+  of the intercept of ``y ~ 1 + (1 | group)``), as 95% intervals around the mean.
+
+The pieces are plain functions: :data:`PARAMS` (the sliders), :func:`compute`
+(the numbers), :func:`draw` (the figure) and :func:`widget` (the sliders).
+
+Examples
+--------
+>>> from mlm_helpers import icc_explorer
+>>> out = icc_explorer.compute(tau00=1.0, sigma2=4.0, n_groups=20, group_size=10, seed=0)
+>>> out["true_icc"], out["design_effect"]
+(0.2, 2.8)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .clustering import fit_ri_balanced
+from .errors import MLMInputError
+
+__all__ = ["PARAMS", "DEFAULT_SEED", "simulate", "compute", "draw", "widget", "ICCExplorer"]
+
+#: Slider name -> (min, max, step, default).
+PARAMS: dict[str, tuple[float, float, float, float]] = {
+    "tau00": (0.0, 4.0, 0.5, 1.0),
+    "sigma2": (1.0, 9.0, 1.0, 4.0),
+    "n_groups": (5, 50, 5, 20),
+    "group_size": (5, 50, 5, 10),
+}
+
+LABELS = {
+    "tau00": "between-group variance τ₀₀",
+    "sigma2": "within-group variance σ²",
+    "n_groups": "number of groups J",
+    "group_size": "group size m",
+}
+
+BLUE, VERMILLION, GREEN, GREY = "#0072B2", "#D55E00", "#009E73", "0.3"
+_MAX_GROUPS = int(PARAMS["n_groups"][1])
+_MAX_SIZE = int(PARAMS["group_size"][1])
+_Z95 = 1.959963984540054
+#: Seed of the first draw: a typical data set for the default sliders (estimated ICC near the true 0.2).
+DEFAULT_SEED = 8
+
+
+def _check(tau00: float, sigma2: float, n_groups: int, group_size: int) -> tuple[float, float, int, int]:
+    try:
+        tau00, sigma2 = float(tau00), float(sigma2)
+    except (TypeError, ValueError):
+        raise MLMInputError(f"tau00 and sigma2 must be numbers, got {tau00!r} and {sigma2!r}.") from None
+    if not (np.isfinite(tau00) and tau00 >= 0):
+        raise MLMInputError(f"tau00 is a variance: it must be 0 or more, got {tau00}.")
+    if not (np.isfinite(sigma2) and sigma2 > 0):
+        raise MLMInputError(f"sigma2 is a variance: it must be greater than 0, got {sigma2}.")
+    for name, value, hi in (("n_groups", n_groups, _MAX_GROUPS), ("group_size", group_size, _MAX_SIZE)):
+        if isinstance(value, bool) or not float(value).is_integer() or not 2 <= value <= hi:
+            raise MLMInputError(f"{name} must be a whole number from 2 to {hi}, got {value!r}.")
+    return tau00, sigma2, int(n_groups), int(group_size)
+
+
+def _draws(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standard-normal draws for the largest design; smaller designs use a corner of them.
+
+    So moving a slider rescales or adds groups and units but keeps the others:
+    the picture changes smoothly, and only the button brings new data.
+    """
+    rng = np.random.default_rng(seed)
+    z_u = rng.standard_normal(_MAX_GROUPS)
+    z_e = rng.standard_normal((_MAX_GROUPS, _MAX_SIZE))
+    jitter = rng.uniform(-0.28, 0.28, size=(_MAX_GROUPS, _MAX_SIZE))
+    return z_u, z_e, jitter
+
+
+def _simulate_array(tau00: float, sigma2: float, n_groups: int, group_size: int, seed: int) -> np.ndarray:
+    z_u, z_e, _ = _draws(seed)
+    return np.sqrt(tau00) * z_u[:n_groups, None] + np.sqrt(sigma2) * z_e[:n_groups, :group_size]
+
+
+def simulate(tau00: float = 1.0, sigma2: float = 4.0, n_groups: int = 20, group_size: int = 10,
+             seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """The simulated data behind the explorer, as a DataFrame.
+
+    Parameters
+    ----------
+    tau00, sigma2 : float
+        Between- and within-group variance.
+    n_groups, group_size : int
+        Number of groups (2-50) and units per group (2-50).
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group`` (``g01``, ...) and ``y``; true mean 0.
+
+    Examples
+    --------
+    >>> simulate(n_groups=3, group_size=2, seed=1).shape
+    (6, 2)
+    """
+    tau00, sigma2, n_groups, group_size = _check(tau00, sigma2, n_groups, group_size)
+    y = _simulate_array(tau00, sigma2, n_groups, group_size, seed)
+    labels = np.repeat([f"g{k + 1:02d}" for k in range(n_groups)], group_size)
+    return pd.DataFrame({"group": labels, "y": y.ravel()})
+
+
+def _numbers(y: np.ndarray, tau00: float, sigma2: float) -> dict[str, Any]:
+    J, m = y.shape
+    N = J * m
+    fits = fit_ri_balanced(y)
+    tau_hat, sigma2_hat = float(fits.tau00[0]), float(fits.sigma2[0])
+    true_icc = tau00 / (tau00 + sigma2)
+    icc_hat = tau_hat / (tau_hat + sigma2_hat)
+    return {
+        "true_icc": float(round(true_icc, 12)),
+        "icc": icc_hat,
+        "tau00_hat": tau_hat,
+        "sigma2_hat": sigma2_hat,
+        "singular": tau_hat == 0.0,
+        "design_effect": float(round(1 + (m - 1) * true_icc, 12)),
+        "design_effect_hat": 1 + (m - 1) * icc_hat,
+        "mean": float(fits.beta[0, 0]),
+        "se_naive": float(y.std(ddof=1) / np.sqrt(N)),
+        "se_mixed": float(fits.se[0, 0]),
+        "se_true": float(np.sqrt((tau00 + sigma2 / m) / J)),
+        "n_obs": N,
+    }
+
+
+def compute(tau00: float = 1.0, sigma2: float = 4.0, n_groups: int = 20, group_size: int = 10,
+            seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """The explorer's numbers for one setting of the sliders.
+
+    Parameters
+    ----------
+    tau00, sigma2 : float
+        True between- and within-group variance.
+    n_groups, group_size : int
+        Number of groups ``J`` and units per group ``m``.
+    seed : int
+        Seed of the simulated data.
+
+    Returns
+    -------
+    dict
+        ``true_icc``, ``icc`` (REML estimate), ``tau00_hat``, ``sigma2_hat``,
+        ``singular`` (``tau00_hat == 0``), ``design_effect`` (``1 + (m - 1)``
+        times the true ICC), ``design_effect_hat`` (with the estimated ICC),
+        ``mean`` (estimate of the overall mean), ``se_naive``
+        (``sd(y) / sqrt(N)``), ``se_mixed`` (the mixed model's standard error
+        of the mean), ``se_true`` (``sqrt((tau00 + sigma2 / m) / J)``) and
+        ``n_obs``.
+
+    Examples
+    --------
+    >>> out = compute(tau00=2.0, sigma2=2.0, n_groups=30, group_size=20, seed=1)
+    >>> round((out["se_true"] / (4.0 / 600) ** 0.5) ** 2, 2)  # the design effect 1 + 19 * 0.5
+    10.5
+    """
+    tau00, sigma2, n_groups, group_size = _check(tau00, sigma2, n_groups, group_size)
+    y = _simulate_array(tau00, sigma2, n_groups, group_size, seed)
+    return _numbers(y, tau00, sigma2)
+
+
+def draw(tau00: float = 1.0, sigma2: float = 4.0, n_groups: int = 20, group_size: int = 10,
+         seed: int = DEFAULT_SEED, ax: plt.Axes | None = None, ax_ci: plt.Axes | None = None) -> Figure:
+    """Draw the explorer's figure for one setting of the sliders.
+
+    Left: every unit (dots) by group, groups sorted by their mean (bars), the
+    overall mean (dashed). Right: the estimated mean with the naive and the
+    mixed-model 95% intervals, and the true mean 0. The title gives the true
+    and estimated ICC, the design effect and both standard errors.
+
+    Parameters
+    ----------
+    tau00, sigma2, n_groups, group_size, seed
+        As :func:`compute`.
+    ax : matplotlib Axes, optional
+        Axes for the data. Default: a new figure with both panels.
+    ax_ci : matplotlib Axes, optional
+        Axes for the intervals; when ``ax`` is given and ``ax_ci`` is not,
+        the interval panel is left out (the standard errors stay in the title).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = draw(tau00=1.0, sigma2=4.0, n_groups=20, group_size=10, seed=8)
+    >>> fig.axes[0].get_title(loc="left").splitlines()[0]
+    'true ICC 0.20, REML estimate 0.22, design effect 2.80'
+    >>> import matplotlib.pyplot as plt; plt.close(fig)
+    """
+    tau00, sigma2, n_groups, group_size = _check(tau00, sigma2, n_groups, group_size)
+    y = _simulate_array(tau00, sigma2, n_groups, group_size, seed)
+    out = _numbers(y, tau00, sigma2)
+    new_figure = ax is None
+    if ax is None:
+        fig, (ax, ax_ci) = plt.subplots(1, 2, figsize=(10, 4.6), width_ratios=[5, 1.3])
+    else:
+        fig = ax.figure
+    _Panels(ax, ax_ci).update(y, out, _draws(seed)[2])
+    if new_figure:
+        fig.tight_layout()
+    return fig
+
+
+class _Panels:
+    """The figure's artists, made once and then updated in place (fast redraws for the sliders)."""
+
+    def __init__(self, ax: plt.Axes, ax_ci: plt.Axes | None):
+        self.ax, self.ax_ci = ax, ax_ci
+        self.points = ax.scatter([], [], s=9, color=BLUE, alpha=0.5, linewidths=0, label="one unit")
+        self.bars = LineCollection([], colors=VERMILLION, linewidths=2.2, label="group mean")
+        ax.add_collection(self.bars)
+        self.grand = ax.axhline(0.0, color=GREY, linestyle="--", linewidth=1, label="overall mean")
+        ax.set_xticks([])
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))  # few tick labels: text is slow to render
+        ax.set_ylabel("outcome y (simulated units)")
+        ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=3)
+        self.title = ax.set_title("", fontsize=10, loc="left")
+        if ax_ci is None:
+            return
+        self.whiskers, self.centres = [], []
+        for k, color in enumerate((VERMILLION, BLUE)):
+            (w,) = ax_ci.plot([k, k], [0, 0], color=color, linewidth=2, marker="_", markersize=14, mew=2)
+            (c,) = ax_ci.plot([k], [0], "o", color=color)
+            self.whiskers.append(w)
+            self.centres.append(c)
+        self.true_line = ax_ci.axhline(0.0, color=GREEN, linewidth=1.5, label="true mean")
+        ax_ci.set_xticks([0, 1], ["naive", "mixed\nmodel"])
+        ax_ci.set_xlim(-0.6, 1.6)
+        ax_ci.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax_ci.set_ylabel("95% interval for the mean (simulated units)")
+        ax_ci.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
+
+    def update(self, y: np.ndarray, out: dict[str, Any], jitter: np.ndarray) -> None:
+        """Show data ``y`` (J x m) and the numbers ``out`` of :func:`compute`."""
+        n_groups, group_size = y.shape
+        means = y.mean(axis=1)
+        pos = np.empty(n_groups)
+        pos[np.argsort(means, kind="stable")] = np.arange(n_groups)  # groups sorted by their mean
+        xs = pos[:, None] + jitter[:n_groups, :group_size]
+        self.points.set_offsets(np.column_stack([xs.ravel(), y.ravel()]))
+        self.bars.set_segments([[(p - 0.4, mu), (p + 0.4, mu)] for p, mu in zip(pos, means, strict=True)])
+        self.grand.set_ydata([out["mean"], out["mean"]])
+        ax = self.ax
+        ax.set_xlim(-1, n_groups)
+        ax.set_xlabel(f"{n_groups} groups of {group_size} units, sorted by group mean")
+        lo, hi = float(y.min()), float(y.max())
+        pad = 0.15 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + 2 * pad)  # room for the legend
+        note = " (singular fit: τ₀₀ estimated as 0)" if out["singular"] else ""
+        self.title.set_text(
+            f"true ICC {out['true_icc']:.2f}, REML estimate {out['icc']:.2f}, "
+            f"design effect {out['design_effect']:.2f}\n"
+            f"SE of the mean: naive {out['se_naive']:.3f}, mixed model {out['se_mixed']:.3f}{note}"
+        )
+        if self.ax_ci is None:
+            return
+        for k, se in enumerate((out["se_naive"], out["se_mixed"])):
+            self.whiskers[k].set_ydata([out["mean"] - _Z95 * se, out["mean"] + _Z95 * se])
+            self.centres[k].set_ydata([out["mean"]])
+        half = 1.15 * (_Z95 * max(out["se_naive"], out["se_mixed"]) + abs(out["mean"]))
+        self.ax_ci.set_ylim(-half, half)
+
+
+class ICCExplorer:
+    """Sliders, a new-draw button and the figure, kept together (see :func:`widget`)."""
+
+    def __init__(self, seed: int = DEFAULT_SEED):
+        import ipywidgets as widgets
+
+        self.seed = int(seed)
+        self.sliders: dict[str, Any] = {}
+        for name, (lo, hi, step, default) in PARAMS.items():
+            cls = widgets.IntSlider if name in ("n_groups", "group_size") else widgets.FloatSlider
+            self.sliders[name] = cls(value=default, min=lo, max=hi, step=step, description=LABELS[name],
+                                     continuous_update=False, style={"description_width": "190px"},
+                                     layout=widgets.Layout(width="420px"))
+        self.button = widgets.Button(description="new draw", icon="refresh",
+                                     tooltip="simulate new data with the same settings")
+        self.figure = Figure(figsize=(10, 4.6), dpi=72)
+        FigureCanvasAgg(self.figure)  # render off-screen, without pyplot
+        self.ax, self.ax_ci = self.figure.subplots(1, 2, width_ratios=[5, 1.3])
+        self.figure.subplots_adjust(left=0.09, right=0.98, bottom=0.15, top=0.86, wspace=0.38)
+        self.panels = _Panels(self.ax, self.ax_ci)
+        self._background: Any = None
+        self._prepare_blit()
+        self.image = widgets.Image(format="png")
+        self.numbers: dict[str, Any] = {}
+        for s in self.sliders.values():
+            s.observe(lambda change: self.update(), names="value")
+        self.button.on_click(self.new_draw)
+        sliders = list(self.sliders.values())
+        self.box = widgets.VBox([widgets.HBox([widgets.VBox(sliders[:2]), widgets.VBox(sliders[2:])]),
+                                 self.button, self.image])
+        self.update()
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Current slider values."""
+        return {name: s.value for name, s in self.sliders.items()}
+
+    def _prepare_blit(self) -> None:
+        """Split the figure into a static background and the artists that change.
+
+        Rendering text is the slow part of a redraw, so the labels, legends and
+        frames are rendered once; each update restores that background and
+        draws only the data, the title and the tick labels ("blitting").
+        """
+        p = self.panels
+        self.ax.set_xlabel("20 groups of 10 units, sorted by group mean")  # to place the x label
+        self.figure.canvas.draw()
+        renderer = self.figure.canvas.get_renderer()
+        to_figure = self.figure.transFigure.inverted()
+        for ax in (self.ax, self.ax_ci):
+            # The y label is static, but it belongs to the y axis, whose tick labels change:
+            # draw it once as figure text, where the full render put it.
+            label = ax.yaxis.label
+            x, y = to_figure.transform(label.get_window_extent(renderer).get_points().mean(axis=0))
+            self.figure.text(x, y, label.get_text(), rotation=90, ha="center", va="center",
+                             fontsize=label.get_fontsize())
+            label.set_visible(False)
+        # The x label changes with the sliders; a plain text is cheaper to redraw than the whole x axis.
+        label = self.ax.xaxis.label
+        x, y = to_figure.transform(label.get_window_extent(renderer).get_points().mean(axis=0))
+        self._xlabel = self.figure.text(x, y, "", ha="center", va="center", fontsize=label.get_fontsize())
+        label.set_visible(False)
+        self._dynamic = [p.points, p.bars, p.grand, p.title, self._xlabel, self.ax.yaxis,
+                         p.true_line, *p.whiskers, *p.centres, self.ax_ci.yaxis]
+        for artist in self._dynamic:
+            artist.set_animated(True)  # left out of canvas.draw(), drawn by update()
+
+    def update(self) -> None:
+        """Refit and redraw for the current slider values and seed."""
+        import io
+
+        from PIL import Image
+
+        tau00, sigma2, n_groups, group_size = _check(**self.params)
+        y = _simulate_array(tau00, sigma2, n_groups, group_size, self.seed)
+        self.numbers = _numbers(y, tau00, sigma2)
+        self.panels.update(y, self.numbers, _draws(self.seed)[2])
+        self._xlabel.set_text(self.ax.get_xlabel())
+        canvas = self.figure.canvas
+        if self._background is None:
+            canvas.draw()  # everything that is not animated: the background
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        renderer = canvas.get_renderer()
+        for artist in self._dynamic:
+            artist.draw(renderer)
+        width, height = canvas.get_width_height()
+        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="png", compress_level=1)  # fast to encode
+        self.image.value = buf.getvalue()
+
+    def new_draw(self, _button: Any = None) -> None:
+        """Simulate new data (next seed) and redraw."""
+        self.seed += 1
+        self.update()
+
+
+def widget(seed: int = DEFAULT_SEED) -> Any:
+    """The interactive explorer: four sliders, a new-draw button and the figure.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the first draw; the button moves to the next one.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Display it in a notebook. Its ``explorer`` attribute is the
+        :class:`ICCExplorer` (sliders, ``update()``, ``numbers``, ``figure``).
+
+    Examples
+    --------
+    >>> box = widget(seed=0)
+    >>> box.explorer.sliders["tau00"].value = 0.0
+    >>> box.explorer.numbers["true_icc"]
+    0.0
+    """
+    explorer = ICCExplorer(seed=seed)
+    explorer.box.explorer = explorer
+    return explorer.box

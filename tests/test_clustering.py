@@ -1,0 +1,150 @@
+"""Tests of mlm_helpers.clustering: batched fits agree with mh.fit; the simulations show known facts."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlm_helpers as mh
+from mlm_helpers import clustering as cl
+
+
+def _frame(y: np.ndarray, X: np.ndarray) -> pd.DataFrame:
+    J, m = y.shape
+    return pd.DataFrame({"y": y.ravel(), "x": X[:, :, 1].ravel(), "w": X[:, :, 2].ravel(),
+                         "g": np.repeat([f"g{k:02d}" for k in range(J)], m)})
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_batched_fit_equals_mh_fit(reml):
+    y, X = cl.simulate_balanced(0.2, 25, 8, 4, beta_x=0.5, gamma_w=-0.4, seed=11)
+    fits = cl.fit_ri_balanced(y, X, reml=reml)
+    for r in range(4):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", mh.SingularFitWarning)  # the batched fit must agree there too
+            res = mh.fit("y ~ x + w + (1 | g)", _frame(y[r], X[r]), reml=reml)
+        np.testing.assert_allclose(fits.beta[r], res.fixed["estimate"], rtol=1e-7, atol=1e-8)
+        np.testing.assert_allclose(fits.se[r], res.fixed["se"], rtol=1e-6)
+        assert fits.tau00[r] == pytest.approx(res.varcorr["vcov"].iloc[0], rel=1e-5, abs=1e-8)
+        assert fits.sigma2[r] == pytest.approx(res.sigma2, rel=1e-7)
+        assert fits.deviance[r] == pytest.approx(-2 * res.loglik, abs=1e-6)
+
+
+def test_batched_fit_finds_the_boundary_like_mh_fit():
+    y, _ = cl.simulate_balanced(0.0, 10, 5, 40, seed=2)
+    fits = cl.fit_ri_balanced(y)
+    assert 0.2 < np.mean(fits.tau00 == 0) < 0.9  # many singular fits when the truth is tau00 = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mh.SingularFitWarning)
+        for r in range(40):
+            d = pd.DataFrame({"y": y[r].ravel(), "g": np.repeat(np.arange(10), 5).astype(str)})
+            res = mh.fit("y ~ 1 + (1 | g)", d)
+            assert fits.tau00[r] == pytest.approx(res.varcorr["vcov"].iloc[0], abs=1e-7)
+            assert (fits.tau00[r] == 0) == res.is_singular
+
+
+def test_batched_fit_recovers_known_parameters():
+    y, X = cl.simulate_balanced(0.3, 40, 10, 300, beta_x=0.5, gamma_w=0.2, seed=5)
+    fits = cl.fit_ri_balanced(y, X)
+    assert fits.tau00.mean() == pytest.approx(0.3, abs=0.02)
+    assert fits.sigma2.mean() == pytest.approx(0.7, abs=0.01)
+    np.testing.assert_allclose(fits.beta.mean(axis=0), [0.0, 0.5, 0.2], atol=0.02)
+    # The reported SEs match the actual spread of the estimates.
+    np.testing.assert_allclose(fits.se.mean(axis=0) / fits.beta.std(axis=0), 1.0, atol=0.12)
+
+
+def test_ols_fit_matches_numpy_lstsq():
+    rng = np.random.default_rng(0)
+    X = np.concatenate([np.ones((3, 50, 1)), rng.standard_normal((3, 50, 2))], axis=2)
+    y = rng.standard_normal((3, 50))
+    beta, se = cl.ols_fit(y, X)
+    for r in range(3):
+        b, rss, *_ = np.linalg.lstsq(X[r], y[r], rcond=None)
+        np.testing.assert_allclose(beta[r], b)
+        cov = rss[0] / 47 * np.linalg.inv(X[r].T @ X[r])
+        np.testing.assert_allclose(se[r], np.sqrt(np.diag(cov)))
+
+
+@pytest.fixture(scope="module")
+def coverage() -> pd.DataFrame:
+    return cl.ols_coverage([0.0, 0.4], n_groups=30, group_size=20, n_reps=800, seed=3)
+
+
+def _get(tab: pd.DataFrame, icc: float, term: str, method: str, col: str) -> float:
+    row = tab[(tab["icc"] == icc) & (tab["term"] == term) & (tab["method"] == method)]
+    assert len(row) == 1
+    return float(row[col].iloc[0])
+
+
+def test_ols_is_fine_without_clustering(coverage):
+    for term in ("Intercept", "x", "w"):
+        for method in ("OLS", "mixed"):
+            assert _get(coverage, 0.0, term, method, "coverage") == pytest.approx(0.95, abs=0.025)
+
+
+def test_ols_undercovers_the_mean_and_level2_effects_under_clustering(coverage):
+    deff = 1 + 19 * 0.4
+    for term in ("Intercept", "w"):
+        assert _get(coverage, 0.4, term, "OLS", "coverage") < 0.6
+        # OLS standard errors are too small by about the square root of the design effect.
+        assert _get(coverage, 0.4, term, "OLS", "se_ratio") == pytest.approx(deff**-0.5, rel=0.1)
+        assert _get(coverage, 0.4, term, "mixed", "coverage") == pytest.approx(0.94, abs=0.03)
+    # A purely level-1 predictor is not harmed: its OLS standard error stays honest.
+    assert _get(coverage, 0.4, "x", "OLS", "se_ratio") == pytest.approx(1.0, abs=0.08)
+    assert _get(coverage, 0.4, "x", "OLS", "coverage") > 0.9
+
+
+def test_coverage_table_shape_and_columns(coverage):
+    assert len(coverage) == 2 * 3 * 2
+    expected = ["icc", "term", "method", "coverage", "mean_se", "sd_estimate", "se_ratio"]
+    assert list(coverage.columns) == expected
+
+
+def test_simulated_design_effect_follows_kish():
+    tab = cl.simulated_design_effect([0.05, 0.2], n_groups=30, group_size=[5, 40], n_reps=3000, seed=4)
+    np.testing.assert_allclose(tab["kish"], [1.2, 2.95, 1.8, 8.8])
+    np.testing.assert_allclose(tab["simulated"], tab["kish"], rtol=0.08)
+    assert (tab["ols_ratio"] >= tab["simulated"] * 0.99).all()
+
+
+def test_icc_estimates_naive_shortcut_is_biased_and_reml_is_not():
+    icc, m = 0.1, 5
+    est = cl.icc_estimates(icc, n_groups=40, group_size=m, n_reps=1000, seed=6)
+    assert list(est.columns) == ["reml", "anova", "naive", "singular"]
+    assert est["reml"].mean() == pytest.approx(icc, abs=0.015)
+    assert est["anova"].mean() == pytest.approx(icc, abs=0.015)
+    # The variance of raw means estimates tau00 + sigma2 / m.
+    t = icc + (1 - icc) / m
+    assert est["naive"].mean() == pytest.approx(t / (t + 1 - icc), abs=0.02)
+    # For balanced data REML equals the ANOVA estimate whenever that is positive.
+    pos = est["anova"] > 0
+    np.testing.assert_allclose(est.loc[pos, "reml"], est.loc[pos, "anova"], atol=1e-6)
+    assert (est.loc[est["singular"], "reml"] == 0).all()
+
+
+def test_same_seed_same_numbers():
+    a = cl.ols_coverage(0.1, n_reps=50, seed=9)
+    b = cl.ols_coverage(0.1, n_reps=50, seed=9)
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, "0.2", [], [0.1, 1.5], True])
+def test_bad_icc_is_explained(bad):
+    with pytest.raises(mh.MLMInputError, match="icc"):
+        cl.ols_coverage(bad, n_reps=10)
+
+
+def test_bad_sizes_are_explained():
+    with pytest.raises(mh.MLMInputError, match="n_groups"):
+        cl.simulated_design_effect(0.1, n_groups=1)
+    with pytest.raises(mh.MLMInputError, match="group_size"):
+        cl.icc_estimates(0.1, n_groups=10, group_size=2.5)
+    with pytest.raises(mh.MLMInputError, match="shape"):
+        cl.fit_ri_balanced(np.zeros(5))
+    with pytest.raises(mh.MLMInputError, match="X must have shape"):
+        cl.fit_ri_balanced(np.zeros((2, 3, 4)), np.zeros((2, 3, 5, 1)))
+    with pytest.raises(mh.MLMInputError, match="level"):
+        cl.ols_coverage(0.1, n_reps=10, level=95)
