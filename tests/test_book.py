@@ -43,3 +43,30 @@ def test_chapter_pages_have_math_exercises_and_citations(built_book):
         assert "bibtex" in text or "references.html#" in text, f"{page.name}: no citations"
         for img in re.findall(r"<img [^>]*>", text):
             assert re.search(r'alt="[^"]+"', img), f"{page.name}: image without alt text: {img[:120]}"
+
+
+@pytest.mark.slow
+def test_no_page_loads_anything_from_outside_the_book(built_book):
+    """Scripts, styles, images and fonts come from the book itself; only <a> links (launch buttons,
+    citations' DOIs, the repository) may point elsewhere."""
+    html, _ = built_book
+    for page in sorted(html.rglob("*.html")):
+        if "_static" in page.parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        for tag in re.findall(r"<(?:script|img|link|iframe|source|video|audio)\b[^>]*>", text):
+            assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", tag), f"{page.name}: {tag[:160]}"
+        for script in re.findall(r"<script\b[^>]*>(.*?)</script>", text, flags=re.S):
+            urls = re.findall(r"https?://[^\s\"'<>)]+", script)
+            assert not urls, f"{page.name}: inline script names {urls[:3]}"
+
+
+@pytest.mark.slow
+def test_launch_buttons_on_chapter_pages(built_book):
+    html, _ = built_book
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].rstrip("/").split("github.com/")[1]
+    text = (html / "chapters" / "00_first_look.html").read_text(encoding="utf-8")
+    assert f"mybinder.org/v2/gh/{repo}/main" in text
+    assert f"colab.research.google.com/github/{repo}/blob/main/chapters/00_first_look.ipynb" in text
+    assert config["launch_buttons"]["jupyterhub_url"].rstrip("/") + "/hub/user-redirect/git-pull" in text
