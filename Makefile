@@ -36,7 +36,36 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab chapters
 
 lint: $(STAMP)
-	$(BIN)/ruff check mlm_helpers tests benchmarks chapters
+	$(BIN)/ruff check mlm_helpers tests benchmarks chapters tools
 
 clean:
 	rm -rf _build
+
+# ---- Workshop kit (instructor guide: book/instructors/) ---------------------------------------
+.PHONY: timings student hub-links wheelhouse install-offline
+
+timings: $(STAMP)   ## run every chapter, write book/instructors/_generated/notebook_times.md
+	$(BIN)/python benchmarks/notebook_times.py
+
+student: $(STAMP)   ## student copies without solutions -> _build/student/
+	$(BIN)/python tools/make_student.py
+
+hub-links:          ## nbgitpuller links for every chapter: make hub-links HUB=https://hub.example.org
+	@test -n "$(HUB)" || (echo "usage: make hub-links HUB=https://your-hub.example.org" && exit 2)
+	@$(PYTHON) tools/hub_links.py "$(HUB)"
+
+WHEELHOUSE ?= wheelhouse
+
+wheelhouse:         ## (needs the network, once) every wheel the course needs -> wheelhouse/
+	$(PYTHON) -m pip download --only-binary=:all: -r requirements.txt -d $(WHEELHOUSE)
+	$(PYTHON) -m pip wheel --no-deps -w $(WHEELHOUSE) .
+	@echo "Copy the repository with $(WHEELHOUSE)/ to the offline machines, then: make install-offline"
+
+install-offline:    ## (no network) install from wheelhouse/ into .venv/
+	@test -d $(WHEELHOUSE) || (echo "no $(WHEELHOUSE)/ folder: run 'make wheelhouse' on a machine with network" && exit 2)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --no-index --find-links $(WHEELHOUSE) -r requirements.txt
+	$(BIN)/python -m pip install --no-index --find-links $(WHEELHOUSE) --no-deps mlm_helpers
+	$(BIN)/python -c "import matplotlib.pyplot"
+	$(BIN)/python -m mlm_helpers.check
+	@touch $(STAMP)

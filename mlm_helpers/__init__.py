@@ -7,6 +7,7 @@ Examples
 (180, 3)
 """
 
+from . import check
 from .centring import centre_grand, centre_within, within_between_effects
 from .compare import LRTResult, chibar_pvalue, lrt
 from .datasets import list_datasets, load_dataset
@@ -17,6 +18,7 @@ from .errors import (
     MLMInputError,
     SingularFitWarning,
 )
+from .exercises import check_answer, list_exercises
 from .fitting import fit
 from .icc import design_effect, icc, icc_anova
 from .result import MixedResult
@@ -33,6 +35,9 @@ __all__ = [
     "SingularFitWarning",
     "LRTResult",
     "centre_grand",
+    "check",
+    "check_answer",
+    "list_exercises",
     "centre_within",
     "within_between_effects",
     "chibar_pvalue",

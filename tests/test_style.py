@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_ruff_clean():
     ruff = Path(sys.executable).parent / "ruff"
-    proc = subprocess.run([str(ruff), "check", "mlm_helpers", "tests", "benchmarks", "chapters"],
+    proc = subprocess.run([str(ruff), "check", "mlm_helpers", "tests", "benchmarks", "chapters", "tools"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -1,0 +1,694 @@
+"""Check your answers to the chapters' numeric exercises.
+
+Every numeric exercise of the chapters is registered here under its label (the ``:label:`` of
+the exercise in the book, e.g. ``"ex-02-sleep"``; ``"02-sleep"`` and ``"02-2"``, the second
+exercise of chapter 02, work too), with one entry per number asked for (its *part*, e.g.
+``"icc"``). The reference answers are computed here from the course data, the same way the
+solutions do, the first time you ask (a few seconds at most), so they cannot drift away from
+the package.
+
+:func:`check_answer` tells you whether your number is **correct** (within the rounding of the
+solution), **close** (a rounding or a small slip: the tolerance is explained) or **wrong**
+(with a hint where to look). It does not tell you the answer: the solutions in the book do.
+:func:`list_exercises` shows what can be checked.
+
+Examples
+--------
+>>> import mlm_helpers as mh
+>>> from mlm_helpers import exercises
+>>> exercises.check_answer("ex-02-plan", 86, part="schools_25").verdict
+'correct'
+>>> exercises.check_answer("02-plan", 87, part="schools_25").verdict
+'close'
+>>> exercises.check_answer("02-1", 0.418, part="icc")  # chapter 02, first exercise
+correct: 0.418 for ex-02-dyestuff (icc: ICC of the Dyestuff null model).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from .compare import lrt
+from .datasets import load_dataset
+from .errors import ConvergenceWarning, FewGroupsWarning, MLMInputError, SingularFitWarning
+from .fitting import fit
+from .icc import design_effect, icc
+
+__all__ = ["check_answer", "list_exercises", "reference_answer", "AnswerCheck", "Answer", "REGISTRY"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared, cached data and fits (the same calls as the chapters make)
+# ---------------------------------------------------------------------------------------------
+def _quiet_fit(formula: str, data: pd.DataFrame, **kwargs):
+    with warnings.catch_warnings():
+        # the chapters show these warnings on purpose; the checker only needs the numbers
+        for category in (FewGroupsWarning, SingularFitWarning, ConvergenceWarning):
+            warnings.simplefilter("ignore", category)
+        return fit(formula, data, **kwargs)
+
+
+@cache
+def _hsb() -> pd.DataFrame:
+    return load_dataset("hsb")
+
+
+@cache
+def _schools() -> pd.DataFrame:
+    return load_dataset("hsb_schools")
+
+
+@cache
+def _hsb_sector() -> pd.DataFrame:
+    return _hsb().merge(_schools()[["School", "Sector"]], on="School", validate="many_to_one")
+
+
+@cache
+def _hsb_centred() -> pd.DataFrame:
+    data = _hsb().copy()
+    data["SES_gm"] = data.groupby("School")["SES"].transform("mean")
+    data["SES_c"] = data["SES"] - data["SES_gm"]
+    return data
+
+
+@cache
+def _fit(key: str):
+    """The fits several answers share, by a short name."""
+    models = {
+        "hsb_null": ("MathAch ~ 1 + (1 | School)", _hsb, {}),
+        "hsb_ses": ("MathAch ~ SES + (1 | School)", _hsb, {}),
+        "hsb_meanses": ("MathAch ~ SES + Sector + MEANSES + (1 | School)", _hsb_sector, {}),
+        "hsb_ses_base": ("MathAch ~ SES + (1 | School)", _hsb_sector, {}),
+        "hsb_ses_sector": ("MathAch ~ SES + Sector + (1 | School)", _hsb_sector, {}),
+        "hsb_m1": ("MathAch ~ SES_c + SES_gm + (1 | School)", _hsb_centred, {}),
+        "hsb_m2": ("MathAch ~ SES_c + SES_gm + (1 + SES_c | School)", _hsb_centred, {}),
+        "hsb_m2_uncentred": ("MathAch ~ SES + SES_gm + (SES | School)", _hsb_centred, {}),
+        "dye": ("Yield ~ 1 + (1 | Batch)", lambda: load_dataset("dyestuff"), {}),
+        "sleep_null": ("Reaction ~ 1 + (1 | Subject)", lambda: load_dataset("sleepstudy"), {}),
+        "sleep_rs": ("Reaction ~ Days + (Days | Subject)", lambda: load_dataset("sleepstudy"), {}),
+        "sleep_ri_reml": ("Reaction ~ Days + (1 | Subject)", lambda: load_dataset("sleepstudy"), {}),
+        "sleep_ri_ml": ("Reaction ~ Days + (1 | Subject)", lambda: load_dataset("sleepstudy"), {"reml": False}),
+        "pen_both": ("diameter ~ 1 + (1 | plate) + (1 | sample)", lambda: load_dataset("penicillin"), {}),
+        "pen_plates": ("diameter ~ 1 + (1 | plate)", lambda: load_dataset("penicillin"), {}),
+    }
+    formula, data, kwargs = models[key]
+    return _quiet_fit(formula, data(), **kwargs)
+
+
+def _vcov(result, i: int) -> float:
+    return float(result.varcorr["vcov"].iloc[i])
+
+
+# ---- chapter 00 -------------------------------------------------------------------------------
+def _sector_icc(sector: str) -> float:
+    sub = _hsb_sector()[_hsb_sector()["Sector"] == sector]
+    return float(_quiet_fit("MathAch ~ 1 + (1 | School)", sub).icc)
+
+
+def _school_means_vs_meanses() -> pd.DataFrame:
+    means = _hsb().groupby("School")["MathAch"].mean().rename("mean_MathAch")
+    return _schools().set_index("School")[["MEANSES"]].join(means)
+
+
+def _sim_icc(tau00: float, sigma2: float) -> float:
+    from .simulate import simulate_two_level
+
+    sim = simulate_two_level(160, 45, beta0=12.6, tau00=tau00, sigma2=sigma2, seed=3)
+    return float(_quiet_fit("y ~ 1 + (1 | group)", sim).icc)
+
+
+# ---- chapter 01 -------------------------------------------------------------------------------
+@cache
+def _deff_hsb() -> dict:
+    import statsmodels.formula.api as smf
+
+    hsb = _hsb()
+    se_ols = float(smf.ols("MathAch ~ 1", data=hsb).fit().bse["Intercept"])
+    ri = _fit("hsb_null")
+    se_mixed = float(ri.fixed.loc["Intercept", "se"])
+    m_bar = float(hsb.groupby("School").size().mean())
+    d = design_effect(ri.icc, m_bar)
+    return {"variance_ratio": (se_mixed / se_ols) ** 2, "design_effect": d, "effective_n": len(hsb) / d}
+
+
+@cache
+def _subsample() -> dict:
+    from .pooling import pooling_estimates
+
+    hsb = _hsb()
+    full_means = hsb.groupby("School")["MathAch"].mean()
+    sub = hsb.groupby("School", group_keys=False).sample(n=5, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewGroupsWarning)
+        est = pooling_estimates(sub, "MathAch", "School")
+    truth = full_means.loc[est.index]
+    out = {c: float(np.sqrt(((est[c] - truth) ** 2).mean())) for c in ("no_pooling", "partial_pooling", "complete_pooling")}
+    out["shrinkage"] = float(est["shrinkage"].iloc[0])
+    return out
+
+
+@cache
+def _ols_coverage(n_groups: int, group_size: int) -> float:
+    from .clustering import ols_coverage
+
+    tab = ols_coverage(0.1, n_groups=n_groups, group_size=group_size, n_reps=1000, seed=7)
+    row = tab[(tab["term"] == "Intercept") & (tab["method"] == "OLS")]
+    return float(row["coverage"].iloc[0])
+
+
+# ---- chapter 02 -------------------------------------------------------------------------------
+@cache
+def _icc_ci(key: str) -> tuple[float, float, float]:
+    r = icc(_fit(key))
+    return float(r.estimate), float(r.ci_lower), float(r.ci_upper)
+
+
+def _schools_needed(m: int) -> int:
+    return math.ceil(400 * design_effect(0.18, m) / m)
+
+
+# ---- chapter 03 -------------------------------------------------------------------------------
+@cache
+def _by_hand() -> dict:
+    result = _fit("hsb_ses")
+    tau00, sigma2 = _vcov(result, 0), float(result.sigma2)
+    n = _hsb().groupby("School").size()
+    lam = tau00 / (tau00 + sigma2 / n.max())
+    return {
+        "lambda": float(lam),
+        "cond_sd": math.sqrt(tau00 * (1 - lam)),
+        "n_for_sd_05": sigma2 * (1 / 0.5**2 - 1 / tau00),
+    }
+
+
+@cache
+def _shrinkage_draws() -> dict:
+    from .shrinkage_explorer import compute
+
+    draws = [compute(5, 0.1, seed=s) for s in range(100)]
+    return {
+        "wins": sum(d["mse_shrunk"] < d["mse_raw"] for d in draws),
+        "singular": sum(bool(d["singular"]) for d in draws),
+    }
+
+
+# ---- chapter 04 -------------------------------------------------------------------------------
+def _sleep_share(day: float) -> float:
+    r = _fit("sleep_rs")
+    t00, t11, t01 = _vcov(r, 0), _vcov(r, 1), _vcov(r, 2)
+    between = t00 + 2 * t01 * day + t11 * day**2
+    return between / (between + float(r.sigma2))
+
+
+def _slopes_explorer(key: str, tau11: float, corr: float):
+    from .slopes_explorer import compute
+
+    return compute(tau11=tau11, corr=corr)[key]
+
+
+# ---- chapter 05 -------------------------------------------------------------------------------
+@cache
+def _grid() -> tuple[float, float]:
+    from .design import build_model
+    from .engine_fast import deviance_many, deviance_pieces, sufficient_stats
+
+    ss0 = sufficient_stats(build_model("MathAch ~ 1 + (1 | School)", _hsb()))
+    grid = np.linspace(0, 1, 2001)
+    dev = deviance_many(grid[:, None], ss0, reml=True)
+    t_best = float(grid[np.argmin(dev)])
+    pc = deviance_pieces(np.array([t_best]), ss0, reml=True)
+    return t_best, float(t_best**2 * np.asarray(pc.r2).item() / (ss0.n - ss0.p))
+
+
+@cache
+def _ml_bias(m: int) -> float:
+    from .simstudy import ml_vs_reml_bias
+
+    tab = ml_vs_reml_bias(10, m, tau00=4.0, sigma2=16.0, n_reps=4000, seed=1)
+    return float(tab.loc["ML", "bias_tau00"])
+
+
+@cache
+def _posterior_median(scale: float | None) -> float:
+    from . import bayes
+
+    prior = None if scale is None else bayes.HalfCauchy(scale)
+    draws = bayes.gibbs_random_intercept(
+        "Yield ~ 1 + (1 | Batch)", load_dataset("dyestuff"), n_iter=6000, prior_tau00=prior, seed=1
+    )
+    return float(np.sqrt(draws["tau00"]).median())
+
+
+# ---- chapter 06 -------------------------------------------------------------------------------
+@cache
+def _lrt(reduced: str, full: str):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewGroupsWarning)
+        return lrt(_fit(reduced), _fit(full))
+
+
+@cache
+def _power(tau00: float) -> dict:
+    from .simstudy import lrt_distribution, rejection_rates
+
+    alt = lrt_distribution(30, 10, n_reps=4000, tau00=tau00, sigma2=1.0, seed=2)
+    return {k: float(v) for k, v in rejection_rates(alt, alpha=0.05).items()}
+
+
+# ---- chapter 07 -------------------------------------------------------------------------------
+def _ch07_data(n_schools: int, seed: int) -> pd.DataFrame:
+    """The worked example's simulated schools (chapter 07, first code cell)."""
+    from .simulate import simulate_two_level
+
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(15, 41, size=n_schools)
+    sim = simulate_two_level(
+        n_schools, sizes, beta0=72, beta1=3, tau00=17, tau11=2.4, tau01=-2.0, sigma2=45,
+        x_sd=0.8, x_between_sd=0.6, seed=rng,
+    )
+    return sim.rename(columns={"group": "school", "x": "ses", "y": "math"})[["school", "ses", "math"]]
+
+
+@cache
+def _context() -> dict:
+    data = _ch07_data(50, 2026)
+    data["ses_gm"] = data.groupby("school")["ses"].transform("mean")
+    m2 = _quiet_fit("math ~ ses + (1 + ses | school)", data)
+    m_ctx = _quiet_fit("math ~ ses + ses_gm + (1 + ses | school)", data)
+    test = lrt(m2, m_ctx)
+    return {"coef": float(m_ctx.fixed.loc["ses_gm", "estimate"]), "p": float(test.p_naive)}
+
+
+@cache
+def _fewer(seed: int) -> dict:
+    data = _ch07_data(15, seed)
+    m1 = _quiet_fit("math ~ ses + (1 | school)", data)
+    m2 = _quiet_fit("math ~ ses + (1 + ses | school)", data)
+    test = lrt(m1, m2)
+    return {
+        "p": float(test.p_mixture),
+        "se_intercept": float(m2.fixed.loc["Intercept", "se"]),
+        "se_ses": float(m2.fixed.loc["ses", "se"]),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Answer:
+    """One number an exercise asks for.
+
+    ``tol`` is the half-width of "correct" (the rounding the solution uses, or a little more);
+    ``close`` the half-width of "close" (a rounding slip or a slightly different route).
+    """
+
+    exercise: str
+    part: str
+    question: str
+    compute: Callable[[], float]
+    tol: float
+    close: float
+    hint: str
+    integer: bool = False
+
+    @property
+    def chapter(self) -> str:
+        return self.exercise.split("-")[1]
+
+
+def _a(exercise, part, question, compute, tol, close, hint, integer=False) -> Answer:
+    return Answer(exercise, part, question, compute, tol, close, hint, integer)
+
+
+HINT_SCHOOLS = "Work with one row per school (hsb_schools, or a groupby('School') of hsb), not one per student."
+HINT_REML = "Fit by REML (mh.fit's default) with the formula the exercise gives."
+
+REGISTRY: list[Answer] = [
+    # chapter 00
+    _a("ex-00-sector", "share_catholic", "share of the 160 schools that are Catholic (a proportion)",
+       lambda: float((_schools()["Sector"] == "Catholic").mean()), 0.005, 0.03, HINT_SCHOOLS),
+    _a("ex-00-sector", "icc_catholic", "ICC of the random-intercept model in Catholic schools",
+       lambda: _sector_icc("Catholic"), 0.006, 0.02,
+       "Merge Sector into hsb, keep the Catholic schools only, fit MathAch ~ 1 + (1 | School)."),
+    _a("ex-00-sector", "icc_public", "ICC of the random-intercept model in public schools",
+       lambda: _sector_icc("Public"), 0.006, 0.02,
+       "Merge Sector into hsb, keep the public schools only, fit MathAch ~ 1 + (1 | School)."),
+    _a("ex-00-meanses", "correlation", "correlation of school mean MathAch with MEANSES",
+       lambda: float(_school_means_vs_meanses().corr().iloc[0, 1]), 0.006, 0.03, HINT_SCHOOLS),
+    _a("ex-00-meanses", "slope", "points of school mean MathAch per unit of MEANSES (least-squares line)",
+       lambda: float(np.polyfit(_school_means_vs_meanses()["MEANSES"],
+                                _school_means_vs_meanses()["mean_MathAch"], 1)[0]),
+       0.06, 0.3, "Regress the 160 school means on MEANSES (np.polyfit(x, y, 1)[0] is the slope)."),
+    _a("ex-00-simulate", "icc_05", "estimated ICC when the true ICC is 0.5 (tau00 = sigma2 = 20, seed=3)",
+       lambda: _sim_icc(20, 20), 0.006, 0.03, "Simulate 160 schools of 45 with seed=3, then fit y ~ 1 with groups."),
+    _a("ex-00-simulate", "icc_005", "estimated ICC when the true ICC is 0.05 (tau00 = 2, sigma2 = 38, seed=3)",
+       lambda: _sim_icc(2, 38), 0.006, 0.03, "Simulate 160 schools of 45 with seed=3, then fit y ~ 1 with groups."),
+    # chapter 01
+    _a("ex-01-hsb-deff", "variance_ratio", "variance of the mean, mixed model / OLS (ratio of squared SEs)",
+       lambda: _deff_hsb()["variance_ratio"], 0.06, 0.5, "Square the ratio of the two standard errors."),
+    _a("ex-01-hsb-deff", "design_effect", "Kish design effect from the ICC and the mean school size",
+       lambda: _deff_hsb()["design_effect"], 0.006, 0.1,
+       "1 + (m - 1) * ICC with m the MEAN school size (7185 / 160) and the model's ICC."),
+    _a("ex-01-hsb-deff", "effective_n", "effective sample size (students)",
+       lambda: _deff_hsb()["effective_n"], 1.0, 10.0, "Divide the 7185 students by the design effect."),
+    _a("ex-01-subsample", "rmse_partial", "RMSE of partial pooling (points)",
+       lambda: _subsample()["partial_pooling"], 0.006, 0.05,
+       "Sample with random_state=1 and compare with the mean of ALL the school's students."),
+    _a("ex-01-subsample", "rmse_none", "RMSE of no pooling (points)",
+       lambda: _subsample()["no_pooling"], 0.006, 0.05,
+       "Sample with random_state=1 and compare with the mean of ALL the school's students."),
+    _a("ex-01-subsample", "rmse_complete", "RMSE of complete pooling (points)",
+       lambda: _subsample()["complete_pooling"], 0.006, 0.05,
+       "Sample with random_state=1 and compare with the mean of ALL the school's students."),
+    _a("ex-01-subsample", "shrinkage", "shrinkage factor with 5 students per school",
+       lambda: _subsample()["shrinkage"], 0.006, 0.03, "lambda = tau00 / (tau00 + sigma2 / 5), from the subsample's fit."),
+    _a("ex-01-design", "ols_coverage_10x60", "OLS coverage for the mean, 10 groups of 60 (a proportion)",
+       lambda: _ols_coverage(10, 60), 0.006, 0.03, "Use the row term == 'Intercept', method == 'OLS', seed=7."),
+    _a("ex-01-design", "ols_coverage_60x10", "OLS coverage for the mean, 60 groups of 10 (a proportion)",
+       lambda: _ols_coverage(60, 10), 0.006, 0.03, "Use the row term == 'Intercept', method == 'OLS', seed=7."),
+    _a("ex-01-design", "design_effect_10x60", "design effect of 10 groups of 60 at ICC 0.1",
+       lambda: design_effect(0.1, 60), 0.01, 0.5, "The group size m is 60: 1 + (m - 1) * ICC."),
+    # chapter 02
+    _a("ex-02-dyestuff", "icc", "ICC of the Dyestuff null model",
+       lambda: _icc_ci("dye")[0], 0.0006, 0.01, HINT_REML),
+    _a("ex-02-dyestuff", "ci_lower", "lower end of the 95% profile interval",
+       lambda: _icc_ci("dye")[1], 0.0006, 0.01, "Use mh.icc(result) (method='profile', the default)."),
+    _a("ex-02-dyestuff", "ci_upper", "upper end of the 95% profile interval",
+       lambda: _icc_ci("dye")[2], 0.0006, 0.01, "Use mh.icc(result) (method='profile', the default)."),
+    _a("ex-02-sleep", "icc", "ICC of Reaction ~ 1 + (1 | Subject)",
+       lambda: _icc_ci("sleep_null")[0], 0.0006, 0.01, HINT_REML),
+    _a("ex-02-sleep", "design_effect", "design effect with 10 measurements per person",
+       lambda: design_effect(_icc_ci("sleep_null")[0], 10), 0.006, 0.1, "1 + (10 - 1) * ICC."),
+    _a("ex-02-sleep", "effective_n", "effective number of independent measurements",
+       lambda: 180 / design_effect(_icc_ci("sleep_null")[0], 10), 0.6, 3.0, "180 / design effect."),
+    _a("ex-02-plan", "schools_25", "schools needed with 25 students per school",
+       lambda: _schools_needed(25), 0, 2, "a whole number: round up", integer=True),
+    _a("ex-02-plan", "schools_50", "schools needed with 50 students per school",
+       lambda: _schools_needed(50), 0, 2, "a whole number: round up", integer=True),
+    # chapter 03
+    _a("ex-03-meanses", "tau00", "tau00 with SES, Sector and MEANSES",
+       lambda: _vcov(_fit("hsb_meanses"), 0), 0.006, 0.05, HINT_REML),
+    _a("ex-03-meanses", "explained", "share of the SES-only model's tau00 explained (a proportion)",
+       lambda: 1 - _vcov(_fit("hsb_meanses"), 0) / _vcov(_fit("hsb_ses"), 0), 0.006, 0.03,
+       "1 - tau00(with Sector and MEANSES) / tau00(SES only): compare with the SES-only model, not the null model."),
+    _a("ex-03-meanses", "ses", "coefficient of SES",
+       lambda: float(_fit("hsb_meanses").fixed.loc["SES", "estimate"]), 0.006, 0.05, HINT_REML),
+    _a("ex-03-meanses", "meanses", "coefficient of MEANSES",
+       lambda: float(_fit("hsb_meanses").fixed.loc["MEANSES", "estimate"]), 0.006, 0.05, HINT_REML),
+    _a("ex-03-by-hand", "lambda", "shrinkage factor of the largest school",
+       lambda: _by_hand()["lambda"], 0.0006, 0.01,
+       "lambda_j = tau00 / (tau00 + sigma2 / n_j) with the model MathAch ~ SES + (1 | School) and n_j = 67."),
+    _a("ex-03-by-hand", "cond_sd", "conditional SD of the largest school (points)",
+       lambda: _by_hand()["cond_sd"], 0.006, 0.03, "sqrt(tau00 * (1 - lambda_j))."),
+    _a("ex-03-by-hand", "n_for_sd_05", "school size giving a conditional SD of 0.5 points",
+       lambda: _by_hand()["n_for_sd_05"], 1.0, 5.0, "Solve 1 / (1 / tau00 + n / sigma2) = 0.5**2 for n."),
+    _a("ex-03-explorer", "n_half", "group size at which lambda = 0.5 when tau00 / sigma2 = 0.1",
+       lambda: 10.0, 0.01, 1.0, "lambda = 0.5 when tau00 = sigma2 / n."),  # closed form sigma2 / tau00
+    _a("ex-03-explorer", "wins", "draws (of 100) in which mse_shrunk < mse_raw",
+       lambda: _shrinkage_draws()["wins"], 0, 3, "seeds 0 to 99, group_size=5, ratio=0.1", integer=True),
+    _a("ex-03-explorer", "singular", "draws (of 100) with a singular fit",
+       lambda: _shrinkage_draws()["singular"], 0, 3, "seeds 0 to 99, group_size=5, ratio=0.1", integer=True),
+    # chapter 04
+    _a("ex-04-uncentred", "loglik", "REML log-likelihood with uncentred SES",
+       lambda: float(_fit("hsb_m2_uncentred").loglik), 0.0006, 0.05,
+       "MathAch ~ SES + SES_gm + (SES | School), REML."),
+    _a("ex-04-uncentred", "tau11", "slope variance tau11 with uncentred SES",
+       lambda: _vcov(_fit("hsb_m2_uncentred"), 1), 0.0006, 0.01, "The second row of result.varcorr."),
+    _a("ex-04-sleep-vpc", "share_day0", "share of variance between subjects on day 0",
+       lambda: _sleep_share(0), 0.006, 0.03, "tau00 / (tau00 + sigma2) of Reaction ~ Days + (Days | Subject)."),
+    _a("ex-04-sleep-vpc", "share_day9", "share of variance between subjects on day 9",
+       lambda: _sleep_share(9), 0.006, 0.03, "between(d) = tau00 + 2 tau01 d + tau11 d^2, with d = 9."),
+    _a("ex-04-sleep-vpc", "closest_day", "day at which the subjects' lines are closest",
+       lambda: -_vcov(_fit("sleep_rs"), 2) / _vcov(_fit("sleep_rs"), 1), 0.006, 0.05,
+       "d* = -tau01 / tau11: the covariance (third row of varcorr), not the correlation."),
+    _a("ex-04-explorer", "x_cross", "x where the lines cross (tau11=1.6, corr=1)",
+       lambda: float(_slopes_explorer("x_min", 1.6, 1.0)), 0.006, 0.05, "x* = -tau01 / tau11 = -sqrt(tau00 / tau11)."),
+    _a("ex-04-explorer", "vpc_x2", "share of variance between groups at x = 2 (tau11=1.6, corr=0)",
+       lambda: float(_slopes_explorer("vpc_at", 1.6, 0.0)[2.0]), 0.0006, 0.01,
+       "(tau00 + tau11 x^2) / (tau00 + tau11 x^2 + sigma2) at x = 2."),
+    # chapter 05
+    _a("ex-05-sleep", "pct_lower", "percentage by which ML's tau00 is below REML's",
+       lambda: 100 * (1 - _vcov(_fit("sleep_ri_ml"), 0) / _vcov(_fit("sleep_ri_reml"), 0)), 0.06, 0.5,
+       "100 * (1 - tau00_ML / tau00_REML), as a percentage."),
+    _a("ex-05-grid", "theta", "grid value of theta with the smallest REML deviance",
+       lambda: _grid()[0], 0.0006, 0.005, "np.linspace(0, 1, 2001) and argmin of deviance_many(..., reml=True)."),
+    _a("ex-05-grid", "tau00", "tau00 at the best grid point",
+       lambda: _grid()[1], 0.006, 0.05, "tau00 = theta^2 * r2 / (n - p), from deviance_pieces at the best theta."),
+    _a("ex-05-groupsize", "ml_bias_5", "ML bias of tau00 with groups of 5",
+       lambda: _ml_bias(5), 0.006, 0.03, "ml_vs_reml_bias(10, 5, tau00=4.0, sigma2=16.0, n_reps=4000, seed=1)."),
+    _a("ex-05-groupsize", "ml_bias_20", "ML bias of tau00 with groups of 20",
+       lambda: _ml_bias(20), 0.006, 0.03, "ml_vs_reml_bias(10, 20, tau00=4.0, sigma2=16.0, n_reps=4000, seed=1)."),
+    _a("ex-05-groupsize", "ml_bias_80", "ML bias of tau00 with groups of 80",
+       lambda: _ml_bias(80), 0.006, 0.03, "ml_vs_reml_bias(10, 80, tau00=4.0, sigma2=16.0, n_reps=4000, seed=1)."),
+    _a("ex-05-prior", "median_default", "posterior median of the batch SD, default prior (grams)",
+       lambda: _posterior_median(None), 0.06, 1.0,
+       "The median of sqrt(tau00) draws (an SD, in grams, not the variance), n_iter=6000, seed=1."),
+    _a("ex-05-prior", "median_scale1", "posterior median of the batch SD, half-Cauchy(1) prior (grams)",
+       lambda: _posterior_median(1.0), 0.06, 1.0,
+       "prior_tau00=bayes.HalfCauchy(1.0); the median of sqrt(tau00) draws."),
+    # chapter 06
+    _a("ex-06-sector", "lr", "likelihood-ratio statistic for Sector",
+       lambda: float(_lrt("hsb_ses_base", "hsb_ses_sector").statistic), 0.006, 0.5,
+       "Fixed effects differ, so the test uses ML fits: mh.lrt refits both by ML for you."),
+    _a("ex-06-sector", "sector", "coefficient of Sector[T.Public] (points)",
+       lambda: float(_fit("hsb_ses_sector").fixed.loc["Sector[T.Public]", "estimate"]), 0.006, 0.05,
+       "Catholic is the reference level; the coefficient is negative if public schools score lower."),
+    _a("ex-06-penicillin", "lr", "likelihood-ratio statistic for the sample variance",
+       lambda: float(_lrt("pen_plates", "pen_both").statistic), 0.06, 1.0,
+       "Same fixed effects: compare the REML fits with mh.lrt(reduced, full)."),
+    _a("ex-06-penicillin", "sample_var", "variance between samples",
+       lambda: float(_fit("pen_both").varcorr.set_index("group").loc["sample", "vcov"]), 0.006, 0.05,
+       "The row of varcorr whose group is 'sample'."),
+    _a("ex-06-power", "corrected_005", "rejection rate of the corrected test, tau00 = 0.05",
+       lambda: _power(0.05)["mixture"], 0.006, 0.03, "lrt_distribution(30, 10, n_reps=4000, tau00=0.05, sigma2=1.0, seed=2)."),
+    _a("ex-06-power", "corrected_01", "rejection rate of the corrected test, tau00 = 0.1",
+       lambda: _power(0.1)["mixture"], 0.006, 0.03, "lrt_distribution(30, 10, n_reps=4000, tau00=0.1, sigma2=1.0, seed=2)."),
+    _a("ex-06-power", "naive_005", "rejection rate of the naive test, tau00 = 0.05",
+       lambda: _power(0.05)["naive"], 0.006, 0.03, "rejection_rates(...)['naive']."),
+    # chapter 07
+    _a("ex-07-hsb", "icc", "ICC of the HSB null model",
+       lambda: float(_fit("hsb_null").icc), 0.0006, 0.01, HINT_REML),
+    _a("ex-07-hsb", "lr", "LRT statistic for the random SES_c slope (M1 vs M2)",
+       lambda: float(_lrt("hsb_m1", "hsb_m2").statistic), 0.006, 0.2,
+       "Same fixed effects, REML fits: mh.lrt(M1, M2). SES must be group-mean centred."),
+    _a("ex-07-hsb", "contextual", "contextual effect: coefficient of SES_gm minus that of SES_c",
+       lambda: float(_fit("hsb_m2").fixed.loc["SES_gm", "estimate"] - _fit("hsb_m2").fixed.loc["SES_c", "estimate"]),
+       0.006, 0.05, "With group-mean-centred SES_c, the contextual effect is between minus within."),
+    _a("ex-07-context", "coef", "coefficient of ses_gm in the worked example's data",
+       lambda: _context()["coef"], 0.006, 0.05,
+       "Add ses_gm = school mean of ses to M2, keeping raw ses: math ~ ses + ses_gm + (1 + ses | school)."),
+    _a("ex-07-context", "p", "p-value of the likelihood-ratio test of ses_gm",
+       lambda: _context()["p"], 0.006, 0.03, "mh.lrt(m2, m_ctx) refits by ML; one fixed effect: the naive p-value."),
+    _a("ex-07-fewer", "p_2027", "boundary-corrected p of the random slope, 15 schools, seed 2027",
+       lambda: _fewer(2027)["p"], 0.006, 0.03,
+       "Draw the sizes and the data from ONE generator, np.random.default_rng(2027), as the chapter does."),
+    _a("ex-07-fewer", "se_intercept_2027", "SE of gamma00 in M2, 15 schools, seed 2027",
+       lambda: _fewer(2027)["se_intercept"], 0.006, 0.03,
+       "Draw the sizes and the data from ONE generator, np.random.default_rng(2027), as the chapter does."),
+]
+
+_BY_KEY: dict[tuple[str, str], Answer] = {(a.exercise, a.part): a for a in REGISTRY}
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AnswerCheck:
+    """The verdict on one answer: ``verdict`` is "correct", "close" or "wrong"; ``message`` says why."""
+
+    exercise: str
+    part: str
+    value: float
+    verdict: str
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "correct"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return self.message
+
+
+def _exercise_labels() -> list[str]:
+    return list(dict.fromkeys(a.exercise for a in REGISTRY))
+
+
+def _resolve(exercise_id: str) -> str:
+    """Accept "ex-02-sleep", "02-sleep" or "02-2" (second exercise of chapter 02)."""
+    if not isinstance(exercise_id, str):
+        raise MLMInputError(f"exercise_id must be a string such as 'ex-02-sleep', not {exercise_id!r}.")
+    key = exercise_id.strip().lower()
+    labels = _exercise_labels()
+    if key in labels:
+        return key
+    if "ex-" + key in labels:
+        return "ex-" + key
+    match = re.fullmatch(r"(?:ex-)?(\d{2})-(\d+)", key)
+    if match:
+        in_chapter = []
+        for a in REGISTRY:  # registry order is the chapter's order of exercises
+            if a.chapter == match.group(1) and a.exercise not in in_chapter:
+                in_chapter.append(a.exercise)
+        number = int(match.group(2))
+        if 1 <= number <= len(in_chapter):
+            return in_chapter[number - 1]
+    import difflib
+
+    near = difflib.get_close_matches(key, labels, n=3)
+    raise MLMInputError(
+        f"No checkable exercise {exercise_id!r}. "
+        + (f"Did you mean {', '.join(map(repr, near))}? " if near else "")
+        + "See mh.list_exercises() for all of them."
+    )
+
+
+def reference_answer(exercise_id: str, part: str | None = None) -> float:
+    """The reference answer of one part, computed from the course data (for instructors and tests).
+
+    Parameters
+    ----------
+    exercise_id
+        As for :func:`check_answer`.
+    part
+        Which number of the exercise; may be left out when it asks for one number only.
+
+    Returns
+    -------
+    float or int
+        The unrounded answer, as the solution's code computes it.
+
+    Examples
+    --------
+    >>> from mlm_helpers import exercises
+    >>> exercises.reference_answer("ex-02-plan", "schools_50")
+    79
+    """
+    return _lookup(exercise_id, part).compute()
+
+
+def _lookup(exercise_id: str, part: str | None) -> Answer:
+    label = _resolve(exercise_id)
+    parts = [a.part for a in REGISTRY if a.exercise == label]
+    if part is None:
+        if len(parts) == 1:
+            part = parts[0]
+        else:
+            raise MLMInputError(
+                f"Exercise {label!r} asks for several numbers; say which with part=, one of {parts}."
+            )
+    if (label, part) not in _BY_KEY:
+        raise MLMInputError(f"Exercise {label!r} has no part {part!r}; its parts are {parts}.")
+    return _BY_KEY[(label, part)]
+
+
+def check_answer(exercise_id: str, value: float, part: str | None = None) -> AnswerCheck:
+    """Check a numeric answer to a chapter exercise.
+
+    Parameters
+    ----------
+    exercise_id
+        The exercise's label as in the book (``"ex-02-sleep"``), without the ``ex-``
+        (``"02-sleep"``), or chapter and number (``"02-2"``: the second exercise of chapter 02).
+    value
+        Your number, as the question asks for it (a proportion as 0.44, not 44%, unless the
+        question says percentage).
+    part
+        Which number of the exercise (see :func:`list_exercises`); may be left out when the
+        exercise asks for one number only.
+
+    Returns
+    -------
+    AnswerCheck
+        ``verdict`` "correct" (within the solution's rounding), "close" (within a looser
+        tolerance, explained) or "wrong" (with a hint); print it to read the message.
+
+    Examples
+    --------
+    >>> from mlm_helpers import exercises
+    >>> exercises.check_answer("ex-02-plan", 86, part="schools_25").ok
+    True
+    >>> exercises.check_answer("ex-02-plan", 43, part="schools_25").verdict
+    'wrong'
+    """
+    answer = _lookup(exercise_id, part)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise MLMInputError(
+            f"value must be a number (for {answer.exercise}, part {answer.part!r}: {answer.question}), "
+            f"not {value!r}. Pass e.g. float(result.icc)."
+        ) from None
+    if not math.isfinite(x):
+        raise MLMInputError(f"value is {x}: a finite number is needed.")
+    ref = float(answer.compute())
+    err = abs(x - ref)
+    what = f"{answer.exercise} ({answer.part}: {answer.question})"
+    tol_text = "0 (a whole number)" if answer.integer and answer.tol == 0 else f"{answer.tol:g}"
+    if err <= answer.tol + 1e-12:
+        return AnswerCheck(answer.exercise, answer.part, x, "correct", f"correct: {x:g} for {what}.")
+    if err <= answer.close + 1e-12:
+        why = (
+            f"{answer.hint}" if answer.integer else
+            "Check your rounding, or that you used the same data, formula and seed as the exercise."
+        )
+        return AnswerCheck(
+            answer.exercise, answer.part, x, "close",
+            f"close: {x:g} is near the answer but outside the tolerance of {tol_text} "
+            f"(\"correct\" means within {tol_text}; \"close\" within {answer.close:g}). {why}",
+        )
+    scale_note = ""
+    if ref != 0 and (abs(x / 100 - ref) <= answer.close or abs(x * 100 - ref) <= answer.close):
+        scale_note = " Your number is off by a factor of 100: a percentage where a proportion is asked, or the reverse?"
+    elif ref != 0 and x != 0 and abs(x**2 - ref) <= answer.close:
+        scale_note = " Your number squared would fit: did you give a standard deviation where a variance is asked?"
+    elif ref > 0 and x > 0 and abs(math.sqrt(x) - ref) <= answer.close:
+        scale_note = " Its square root would fit: did you give a variance where a standard deviation is asked?"
+    elif ref != 0 and abs(x + ref) <= answer.close:
+        scale_note = " Check the sign."
+    return AnswerCheck(
+        answer.exercise, answer.part, x, "wrong",
+        f"not yet: {x:g} is not the answer to {what}.{scale_note} Hint: {answer.hint}",
+    )
+
+
+def list_exercises(chapter: str | int | None = None) -> pd.DataFrame:
+    """The exercises (and their parts) that :func:`check_answer` can check.
+
+    Parameters
+    ----------
+    chapter
+        Only this chapter (``2`` or ``"02"``); default: all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns exercise, part, chapter, question, tolerance (half-width of "correct").
+
+    Examples
+    --------
+    >>> from mlm_helpers import exercises
+    >>> exercises.list_exercises(2)["exercise"].unique().tolist()
+    ['ex-02-dyestuff', 'ex-02-sleep', 'ex-02-plan']
+    """
+    rows = [
+        {"exercise": a.exercise, "part": a.part, "chapter": a.chapter, "question": a.question, "tolerance": a.tol}
+        for a in REGISTRY
+    ]
+    table = pd.DataFrame(rows)
+    if chapter is not None:
+        table = table[table["chapter"] == f"{int(chapter):02d}"].reset_index(drop=True)
+    return table

@@ -1,0 +1,299 @@
+"""mh.check_answer: every registered answer is what the chapter's solution computes and prints.
+
+For each exercise the solution's own code (from the ```python block of its dropdown in the
+chapter notebook) is repeated here, independently of mlm_helpers.exercises, and the result
+must be judged "correct"; so must the rounded numbers the solution's text quotes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import statsmodels.formula.api as smf
+
+import mlm_helpers as mh
+from mlm_helpers import bayes, clustering, exercises, pooling, shrinkage_explorer, simstudy, slopes_explorer
+from mlm_helpers.design import build_model
+from mlm_helpers.engine_fast import deviance_many, deviance_pieces, sufficient_stats
+from mlm_helpers.errors import FewGroupsWarning, MLMInputError, SingularFitWarning
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():  # the solutions show these warnings on purpose
+        warnings.simplefilter("ignore", FewGroupsWarning)
+        warnings.simplefilter("ignore", SingularFitWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def hsb():
+    return mh.load_dataset("hsb")
+
+
+@pytest.fixture(scope="module")
+def schools():
+    return mh.load_dataset("hsb_schools")
+
+
+@pytest.fixture(scope="module")
+def sector_data(hsb, schools):
+    return hsb.merge(schools[["School", "Sector"]], on="School", validate="many_to_one")
+
+
+def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
+    """Each solution's computation, as in the chapter (code copied from the dropdowns)."""
+    out: dict[tuple[str, str], float] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewGroupsWarning)
+        warnings.simplefilter("ignore", SingularFitWarning)
+        # ex-00-sector
+        out["ex-00-sector", "share_catholic"] = (schools["Sector"] == "Catholic").mean()
+        for sector, sub in sector_data.groupby("Sector"):
+            f = smf.mixedlm("MathAch ~ 1", sub, groups="School").fit(reml=True, method=["powell", "lbfgs"])
+            t, s = f.cov_re.iloc[0, 0], f.scale
+            out["ex-00-sector", f"icc_{sector.lower()}"] = t / (t + s)
+        # ex-00-meanses
+        means = hsb.groupby("School")["MathAch"].mean().rename("mean_MathAch")
+        both = schools.set_index("School")[["MEANSES"]].join(means)
+        out["ex-00-meanses", "correlation"] = both["MEANSES"].corr(both["mean_MathAch"])
+        out["ex-00-meanses", "slope"] = np.polyfit(both["MEANSES"], both["mean_MathAch"], 1)[0]
+        # ex-00-simulate
+        for part, (t_true, s_true) in {"icc_05": (20, 20), "icc_005": (2, 38)}.items():
+            sim = mh.simulate_two_level(160, 45, beta0=12.6, tau00=t_true, sigma2=s_true, seed=3)
+            f = smf.mixedlm("y ~ 1", sim, groups="group").fit(reml=True, method=["powell", "lbfgs"])
+            t, s = f.cov_re.iloc[0, 0], f.scale
+            out["ex-00-simulate", part] = t / (t + s)
+        # ex-01-hsb-deff
+        ols0 = smf.ols("MathAch ~ 1", data=hsb).fit()
+        ri = mh.fit("MathAch ~ 1 + (1 | School)", hsb)
+        se_o, se_m = ols0.bse["Intercept"], ri.fixed.loc["Intercept", "se"]
+        d = mh.design_effect(ri.icc, hsb.groupby("School").size().mean())
+        out["ex-01-hsb-deff", "variance_ratio"] = (se_m / se_o) ** 2
+        out["ex-01-hsb-deff", "design_effect"] = d
+        out["ex-01-hsb-deff", "effective_n"] = len(hsb) / d
+        # ex-01-subsample
+        full_means = hsb.groupby("School")["MathAch"].mean()
+        sub = hsb.groupby("School", group_keys=False).sample(n=5, random_state=1)
+        sub_est = pooling.pooling_estimates(sub, "MathAch", "School")
+        truth = full_means.loc[sub_est.index]
+        for column, part in [("no_pooling", "rmse_none"), ("partial_pooling", "rmse_partial"),
+                             ("complete_pooling", "rmse_complete")]:
+            out["ex-01-subsample", part] = np.sqrt(((sub_est[column] - truth) ** 2).mean())
+        out["ex-01-subsample", "shrinkage"] = sub_est["shrinkage"].iloc[0]
+        # ex-01-design
+        for J, m in [(10, 60), (60, 10)]:
+            tab = clustering.ols_coverage(0.1, n_groups=J, group_size=m, n_reps=1000, seed=7)
+            row = tab[(tab["term"] == "Intercept") & (tab["method"] == "OLS")]
+            out["ex-01-design", f"ols_coverage_{J}x{m}"] = row["coverage"].iloc[0]
+        out["ex-01-design", "design_effect_10x60"] = mh.design_effect(0.1, 60)
+        # ex-02-dyestuff, ex-02-sleep, ex-02-plan
+        r = mh.icc(mh.fit("Yield ~ 1 + (1 | Batch)", mh.load_dataset("dyestuff")))
+        out["ex-02-dyestuff", "icc"], out["ex-02-dyestuff", "ci_lower"] = r.estimate, r.ci_lower
+        out["ex-02-dyestuff", "ci_upper"] = r.ci_upper
+        sleep = mh.load_dataset("sleepstudy")
+        sleep_fit = mh.fit("Reaction ~ 1 + (1 | Subject)", sleep)
+        d = mh.design_effect(sleep_fit.icc, 10)
+        out["ex-02-sleep", "icc"], out["ex-02-sleep", "design_effect"] = sleep_fit.icc, d
+        out["ex-02-sleep", "effective_n"] = len(sleep) / d
+        for m in (25, 50):
+            out["ex-02-plan", f"schools_{m}"] = math.ceil(400 * mh.design_effect(0.18, m) / m)
+        # ex-03-meanses, ex-03-by-hand, ex-03-explorer
+        result = mh.fit("MathAch ~ SES + (1 | School)", hsb)
+        tau00, sigma2 = result.varcorr["vcov"].iloc[0], result.sigma2
+        both_fit = mh.fit("MathAch ~ SES + Sector + MEANSES + (1 | School)", sector_data)
+        tau00_both = both_fit.varcorr["vcov"].iloc[0]
+        out["ex-03-meanses", "tau00"], out["ex-03-meanses", "explained"] = tau00_both, 1 - tau00_both / tau00
+        out["ex-03-meanses", "ses"] = both_fit.fixed.loc["SES", "estimate"]
+        out["ex-03-meanses", "meanses"] = both_fit.fixed.loc["MEANSES", "estimate"]
+        n = hsb.groupby("School").size()
+        lam_j = tau00 / (tau00 + sigma2 / n.max())
+        out["ex-03-by-hand", "lambda"], out["ex-03-by-hand", "cond_sd"] = lam_j, np.sqrt(tau00 * (1 - lam_j))
+        out["ex-03-by-hand", "n_for_sd_05"] = sigma2 * (1 / 0.5**2 - 1 / tau00)
+        out["ex-03-explorer", "n_half"] = shrinkage_explorer.compute(10, 0.1)["n_half"]
+        draws = [shrinkage_explorer.compute(5, 0.1, seed=s) for s in range(100)]
+        out["ex-03-explorer", "wins"] = sum(d["mse_shrunk"] < d["mse_raw"] for d in draws)
+        out["ex-03-explorer", "singular"] = sum(d["singular"] for d in draws)
+        # ex-04-uncentred, ex-04-sleep-vpc, ex-04-explorer
+        c = mh.centring.centre_within(hsb, "SES", "School")
+        unc = mh.fit("MathAch ~ SES + SES_gm + (SES | School)", c)
+        out["ex-04-uncentred", "loglik"], out["ex-04-uncentred", "tau11"] = unc.loglik, unc.varcorr["vcov"].iloc[1]
+        rs = mh.fit("Reaction ~ Days + (Days | Subject)", sleep)
+        t00, t11, t01 = rs.varcorr["vcov"].iloc[0], rs.varcorr["vcov"].iloc[1], rs.varcorr["vcov"].iloc[2]
+        for day in (0, 9):
+            between_d = t00 + 2 * t01 * day + t11 * day**2
+            out["ex-04-sleep-vpc", f"share_day{day}"] = between_d / (between_d + rs.sigma2)
+        out["ex-04-sleep-vpc", "closest_day"] = -t01 / t11
+        out["ex-04-explorer", "x_cross"] = slopes_explorer.compute(tau11=1.6, corr=1.0)["x_min"]
+        out["ex-04-explorer", "vpc_x2"] = slopes_explorer.compute(tau11=1.6, corr=0.0)["vpc_at"][2.0]
+        # ex-05-sleep, ex-05-grid, ex-05-groupsize, ex-05-prior
+        ri_reml = mh.fit("Reaction ~ Days + (1 | Subject)", sleep)
+        ri_ml = mh.fit("Reaction ~ Days + (1 | Subject)", sleep, reml=False)
+        out["ex-05-sleep", "pct_lower"] = 100 * (1 - ri_ml.varcorr["vcov"].iloc[0] / ri_reml.varcorr["vcov"].iloc[0])
+        ss0 = sufficient_stats(build_model("MathAch ~ 1 + (1 | School)", hsb))
+        grid = np.linspace(0, 1, 2001)
+        t_best = grid[np.argmin(deviance_many(grid[:, None], ss0, reml=True))]
+        pc = deviance_pieces(np.array([t_best]), ss0, reml=True)
+        out["ex-05-grid", "theta"] = t_best
+        out["ex-05-grid", "tau00"] = (t_best**2 * pc.r2 / (ss0.n - ss0.p)).item()
+        for m in (5, 20, 80):
+            tab = simstudy.ml_vs_reml_bias(10, m, tau00=4.0, sigma2=16.0, n_reps=4000, seed=1)
+            out["ex-05-groupsize", f"ml_bias_{m}"] = tab.loc["ML", "bias_tau00"]
+        dye = mh.load_dataset("dyestuff")
+        for part, prior in (("median_default", None), ("median_scale1", bayes.HalfCauchy(1.0))):
+            draws = bayes.gibbs_random_intercept("Yield ~ 1 + (1 | Batch)", dye, n_iter=6000, prior_tau00=prior, seed=1)
+            out["ex-05-prior", part] = np.sqrt(draws["tau00"]).median()
+        # ex-06-sector, ex-06-penicillin, ex-06-power
+        base = mh.fit("MathAch ~ SES + (1 | School)", sector_data)
+        sector = mh.fit("MathAch ~ SES + Sector + (1 | School)", sector_data)
+        out["ex-06-sector", "lr"] = mh.lrt(base, sector).statistic
+        out["ex-06-sector", "sector"] = sector.fixed.loc["Sector[T.Public]", "estimate"]
+        pen = mh.load_dataset("penicillin")
+        pen_both = mh.fit("diameter ~ 1 + (1 | plate) + (1 | sample)", pen)
+        plates = mh.fit("diameter ~ 1 + (1 | plate)", pen)
+        out["ex-06-penicillin", "lr"] = mh.lrt(plates, pen_both).statistic
+        vc = pen_both.varcorr
+        out["ex-06-penicillin", "sample_var"] = vc.loc[vc["group"] == "sample", "vcov"].iloc[0]
+        for tau, tag in ((0.05, "005"), (0.1, "01")):
+            alt = simstudy.lrt_distribution(30, 10, n_reps=4000, tau00=tau, sigma2=1.0, seed=2)
+            power = simstudy.rejection_rates(alt, alpha=0.05)
+            out["ex-06-power", f"corrected_{tag}"] = power["mixture"]
+            if tag == "005":
+                out["ex-06-power", "naive_005"] = power["naive"]
+        # ex-07-hsb
+        h = hsb.copy()
+        h["SES_gm"] = h.groupby("School")["SES"].transform("mean")
+        h["SES_c"] = h["SES"] - h["SES_gm"]
+        m0 = mh.fit("MathAch ~ 1 + (1 | School)", h)
+        m1 = mh.fit("MathAch ~ SES_c + SES_gm + (1 | School)", h)
+        m2 = mh.fit("MathAch ~ SES_c + SES_gm + (1 + SES_c | School)", h)
+        fx = m2.fixed["estimate"]
+        out["ex-07-hsb", "icc"], out["ex-07-hsb", "lr"] = mh.icc(m0).estimate, mh.lrt(m1, m2).statistic
+        out["ex-07-hsb", "contextual"] = fx["SES_gm"] - fx["SES_c"]
+        # ex-07-context and ex-07-fewer: the chapter's generator (first code cell of chapter 07)
+        for n_schools, seed in ((50, 2026), (15, 2027)):
+            rng = np.random.default_rng(seed)
+            sizes = rng.integers(15, 41, size=n_schools)
+            data = mh.simulate_two_level(
+                n_schools, sizes, beta0=72, beta1=3, tau00=17, tau11=2.4, tau01=-2.0, sigma2=45,
+                x_sd=0.8, x_between_sd=0.6, seed=rng,
+            ).rename(columns={"group": "school", "x": "ses", "y": "math"})
+            if n_schools == 50:
+                data["ses_gm"] = data.groupby("school")["ses"].transform("mean")
+                m2_sim = mh.fit("math ~ ses + (1 + ses | school)", data)
+                m_ctx = mh.fit("math ~ ses + ses_gm + (1 + ses | school)", data)
+                out["ex-07-context", "coef"] = m_ctx.fixed.loc["ses_gm", "estimate"]
+                out["ex-07-context", "p"] = mh.lrt(m2_sim, m_ctx).p_naive
+            else:
+                m1_15 = mh.fit("math ~ ses + (1 | school)", data)
+                m2_15 = mh.fit("math ~ ses + (1 + ses | school)", data)
+                out["ex-07-fewer", "p_2027"] = mh.lrt(m1_15, m2_15).p_mixture
+                out["ex-07-fewer", "se_intercept_2027"] = m2_15.fixed.loc["Intercept", "se"]
+    return out
+
+
+# The rounded numbers each solution's text quotes (chapters/NN_*.ipynb, solution dropdowns).
+QUOTED = {
+    ("ex-00-sector", "share_catholic"): 0.4375, ("ex-00-sector", "icc_catholic"): 0.16,
+    ("ex-00-sector", "icc_public"): 0.13, ("ex-00-meanses", "correlation"): 0.78,
+    ("ex-00-meanses", "slope"): 5.9, ("ex-00-simulate", "icc_05"): 0.49, ("ex-00-simulate", "icc_005"): 0.05,
+    ("ex-01-hsb-deff", "variance_ratio"): 9.1, ("ex-01-hsb-deff", "design_effect"): 8.92,
+    ("ex-01-hsb-deff", "effective_n"): 806, ("ex-01-subsample", "rmse_partial"): 1.99,
+    ("ex-01-subsample", "rmse_none"): 2.44, ("ex-01-subsample", "rmse_complete"): 3.11,
+    ("ex-01-subsample", "shrinkage"): 0.49, ("ex-01-design", "ols_coverage_10x60"): 0.53,
+    ("ex-01-design", "ols_coverage_60x10"): 0.84, ("ex-01-design", "design_effect_10x60"): 6.9,
+    ("ex-02-dyestuff", "icc"): 0.418, ("ex-02-dyestuff", "ci_lower"): 0.069, ("ex-02-dyestuff", "ci_upper"): 0.819,
+    ("ex-02-sleep", "icc"): 0.395, ("ex-02-sleep", "design_effect"): 4.55, ("ex-02-sleep", "effective_n"): 40,
+    ("ex-02-plan", "schools_25"): 86, ("ex-02-plan", "schools_50"): 79,
+    ("ex-03-meanses", "tau00"): 2.37, ("ex-03-meanses", "explained"): 0.50, ("ex-03-meanses", "ses"): 2.19,
+    ("ex-03-meanses", "meanses"): 3.15, ("ex-03-by-hand", "lambda"): 0.896, ("ex-03-by-hand", "cond_sd"): 0.70,
+    ("ex-03-by-hand", "n_for_sd_05"): 140, ("ex-03-explorer", "n_half"): 10, ("ex-03-explorer", "wins"): 98,
+    ("ex-03-explorer", "singular"): 21, ("ex-04-uncentred", "loglik"): -23280.710,
+    ("ex-04-uncentred", "tau11"): 0.453, ("ex-04-sleep-vpc", "share_day0"): 0.48,
+    ("ex-04-sleep-vpc", "share_day9"): 0.85, ("ex-04-sleep-vpc", "closest_day"): -0.27,
+    ("ex-04-explorer", "x_cross"): -1.30, ("ex-04-explorer", "vpc_x2"): 0.199, ("ex-05-sleep", "pct_lower"): 5.9,
+    ("ex-05-grid", "theta"): 0.469, ("ex-05-grid", "tau00"): 8.61, ("ex-05-groupsize", "ml_bias_5"): -0.69,
+    ("ex-05-groupsize", "ml_bias_20"): -0.49, ("ex-05-groupsize", "ml_bias_80"): -0.45,
+    ("ex-05-prior", "median_default"): 44.2, ("ex-05-prior", "median_scale1"): 1.9,
+    ("ex-06-sector", "lr"): 34.57, ("ex-06-sector", "sector"): -2.10, ("ex-06-penicillin", "lr"): 282.4,
+    ("ex-06-penicillin", "sample_var"): 3.73, ("ex-06-power", "corrected_005"): 0.43,
+    ("ex-06-power", "corrected_01"): 0.81, ("ex-06-power", "naive_005"): 0.32, ("ex-07-hsb", "icc"): 0.18,
+    ("ex-07-hsb", "lr"): 10.93, ("ex-07-hsb", "contextual"): 3.71, ("ex-07-context", "coef"): -1.34,
+    ("ex-07-context", "p"): 0.22, ("ex-07-fewer", "p_2027"): 0.35, ("ex-07-fewer", "se_intercept_2027"): 0.92,
+}
+
+
+def test_registry_and_quoted_numbers_cover_the_same_parts() -> None:
+    assert set(QUOTED) == {(a.exercise, a.part) for a in exercises.REGISTRY}
+
+
+def test_every_exercise_of_chapters_00_to_07_is_registered() -> None:
+    labels = set()
+    for path in sorted((ROOT / "chapters").glob("0[0-7]_*.ipynb")):
+        text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+        labels |= set(re.findall(r":::\{exercise\}\n:label: (\S+)", text))
+    assert labels and labels == {a.exercise for a in exercises.REGISTRY}
+
+
+@pytest.mark.slow
+def test_solutions_pass_their_own_checks(hsb, schools, sector_data) -> None:
+    computed = _solutions(hsb, schools, sector_data)
+    assert set(computed) == set(QUOTED)
+    failures = []
+    for (label, part), value in computed.items():
+        verdict = exercises.check_answer(label, float(value), part=part)
+        if not verdict.ok:
+            failures.append(f"{label}/{part}: {value!r}: {verdict}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("key", sorted(QUOTED), ids=lambda k: f"{k[0]}/{k[1]}")
+def test_numbers_quoted_in_the_solutions_are_correct(key) -> None:
+    assert exercises.check_answer(key[0], QUOTED[key], part=key[1]).verdict == "correct"
+
+
+def test_close_and_wrong_give_actionable_feedback() -> None:
+    close = exercises.check_answer("ex-02-sleep", 0.40, part="icc")
+    assert close.verdict == "close" and "tolerance of 0.0006" in close.message
+    wrong = exercises.check_answer("ex-02-sleep", 0.2, part="icc")
+    assert wrong.verdict == "wrong" and "Hint:" in wrong.message and "0.39" not in wrong.message
+    pct = exercises.check_answer("ex-00-sector", 43.75, part="share_catholic")
+    assert pct.verdict == "wrong" and "factor of 100" in pct.message
+    sd = exercises.check_answer("ex-03-meanses", math.sqrt(2.3687), part="tau00")
+    assert "standard deviation where a variance" in sd.message
+    sign = exercises.check_answer("ex-06-sector", 2.10, part="sector")
+    assert "sign" in sign.message
+
+
+def test_ids_can_be_given_three_ways() -> None:
+    a = exercises.check_answer("ex-02-plan", 79, part="schools_50")
+    b = exercises.check_answer("02-plan", 79, part="schools_50")
+    c = exercises.check_answer("02-3", 79, part="schools_50")
+    assert a.ok and b.ok and c.ok and a.exercise == b.exercise == c.exercise == "ex-02-plan"
+    assert exercises.check_answer("ex-05-sleep", 5.9).ok  # one part: part may be left out
+
+
+def test_bad_input_names_the_fix() -> None:
+    with pytest.raises(MLMInputError, match="Did you mean 'ex-02-sleep'"):
+        exercises.check_answer("ex-02-slep", 0.4, part="icc")
+    with pytest.raises(MLMInputError, match="part="):
+        exercises.check_answer("ex-02-sleep", 0.4)
+    with pytest.raises(MLMInputError, match="no part 'ICC'"):
+        exercises.check_answer("ex-02-sleep", 0.4, part="ICC")
+    with pytest.raises(MLMInputError, match="must be a number"):
+        exercises.check_answer("ex-02-sleep", "0.4x", part="icc")
+
+
+def test_list_exercises() -> None:
+    table = exercises.list_exercises()
+    assert list(table.columns) == ["exercise", "part", "chapter", "question", "tolerance"]
+    assert len(table) == len(exercises.REGISTRY)
+    assert set(exercises.list_exercises("05")["chapter"]) == {"05"}
