@@ -559,19 +559,26 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
             if res2.fun <= best.fun:
                 best = res2
         # A standard deviation stuck at its bound 0 can be a false stop (the optimiser walked into the
-        # boundary): restart with it moved inside, keep the better optimum.
+        # boundary from the identity start, leaving the column's off-diagonal entries to do the work):
+        # restart with it moved inside, from a few points, and keep the better optimum.
         diag = rows == cols
         for _ in range(3):
             stuck = np.flatnonzero(diag & (best.x < 1e-3))
             if not len(stuck):
                 break
-            x0 = best.x.copy()
-            x0[stuck] = 1.0
-            x0[np.isin(rows, stuck) & ~diag] = 0.0
-            res3 = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
-            if res3.fun < best.fun - 1e-8:
-                best = res3
-            else:
+            improved = False
+            stuck_cols = cols[stuck]
+            for scale in (1.0, 0.3, 3.0):
+                x0 = best.x.copy()
+                x0[stuck] = scale * max(1e-2, float(np.median(best.x[diag]))) if np.any(best.x[diag] > 1e-3) \
+                    else scale
+                x0[np.isin(cols, stuck_cols) & ~diag] = 0.0
+                res3 = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                         options={"maxiter": 1000})
+                if res3.fun < best.fun - 1e-8:
+                    best, improved = res3, True
+                    break
+            if not improved:
                 break
         theta = np.array(best.x, dtype=float)
         # Snap tiny standard deviations to the boundary when that is no worse (lme4 reports 0).

@@ -182,11 +182,14 @@ def fit_statsmodels(model: ModelFrame, reml: bool = True, methods=OPTIMISERS) ->
                 mat = ind * b.Z[rows, k][:, None]
             exog_vc[name][g] = mat
             vc_index[name][g] = levs
-    vc_names = list(exog_vc)
+    vc_names: list[str] = []  # set from the model below: statsmodels sorts the names
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model_sm = sm.MixedLM(model.y, model.X, groups, exog_re=exog_re, exog_vc=exog_vc if exog_vc else None,
                               use_sqrt=True)
+    if exog_vc:
+        # statsmodels sorts the variance components by name: read vcomp in *its* order.
+        vc_names = list(model_sm.exog_vc.names)
 
     tried: dict[str, float] = {}
     best = None

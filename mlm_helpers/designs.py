@@ -1,0 +1,497 @@
+"""Designs beyond two levels: crossed and three-level (nested) grouping.
+
+Three tools for chapters 08 and 09:
+
+- :func:`nesting_structure` says, from the data alone, whether one grouping
+  factor is nested in another, crossed with it, or partially crossed;
+- :func:`simulate_crossed` and :func:`simulate_three_level` draw data with known
+  variance components (the truth is in ``df.attrs["truth"]``);
+- :func:`fit_intercepts` fits a model whose random effects are all random
+  intercepts, for any number of grouping factors (crossed or nested), by the
+  profiled (RE)ML deviance of Bates et al. (2015, *J. Stat. Softw.* 67(1)), with
+  dense matrices. It is meant for simulation loops on small data sets, where the
+  general statsmodels path of :func:`mlm_helpers.fit` is too slow; it agrees with
+  ``mh.fit`` and with lme4 (see ``tests/test_designs.py`` and
+  ``tests/test_crossed_nested_lme4.py``).
+
+Examples
+--------
+>>> from mlm_helpers import designs
+>>> df = designs.simulate_crossed(40, 10, per_a=6, seed=1)
+>>> designs.nesting_structure(df, "student", "rater").split(":")[0]
+'partially crossed'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, optimize
+
+from ._threads import single_blas_thread
+from .errors import MLMInputError
+
+__all__ = [
+    "InterceptFit",
+    "fit_intercepts",
+    "nesting_structure",
+    "simulate_crossed",
+    "simulate_three_level",
+]
+
+
+# ---------------------------------------------------------------------------- validation
+def _int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral | np.integer):
+        raise MLMInputError(f"{name} must be a whole number, got {value!r}.")
+    if value < minimum:
+        raise MLMInputError(f"{name} must be at least {minimum}, got {value}.")
+    return int(value)
+
+
+def _var(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real | np.floating) or not np.isfinite(float(value)):
+        raise MLMInputError(f"{name} must be a finite number, got {value!r}.")
+    if float(value) < 0:
+        raise MLMInputError(f"{name} is a variance and cannot be negative, got {value}. Use 0 to switch it off.")
+    return float(value)
+
+
+def _num(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real | np.floating) or not np.isfinite(float(value)):
+        raise MLMInputError(f"{name} must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def _columns(data: pd.DataFrame, names: Sequence[str]) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise MLMInputError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+    for c in names:
+        if c not in data.columns:
+            raise MLMInputError(f"Column {c!r} is not in the data; the columns are {list(data.columns)}.")
+        if data[c].isna().any():
+            raise MLMInputError(f"Column {c!r} has missing values; drop those rows first.")
+
+
+# ---------------------------------------------------------------------------- nesting
+def nesting_structure(data: pd.DataFrame, a: str, b: str) -> str:
+    """Say whether grouping factor ``a`` is nested in ``b``, crossed with it, or partially crossed.
+
+    The answer comes from the labels only: how many distinct levels of ``b``
+    each level of ``a`` occurs with, and the reverse. Labels that are reused
+    across groups (cask "a" in every batch) make a nested design *look* crossed:
+    give such levels unique labels first (e.g. ``batch + ":" + cask``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per observation.
+    a, b : str
+        Names of the two grouping columns.
+
+    Returns
+    -------
+    str
+        Starts with ``"nested a in b"``, ``"nested b in a"``, ``"crossed"`` (every
+        combination occurs), ``"partially crossed"`` or ``"identical"`` (one-to-one),
+        followed by a colon and the counts.
+
+    Examples
+    --------
+    >>> import mlm_helpers as mh
+    >>> nesting_structure(mh.load_dataset("penicillin"), "plate", "sample")
+    'crossed: all 24 x 6 = 144 combinations of plate and sample occur (1 row each)'
+    >>> pastes = mh.load_dataset("pastes")
+    >>> nesting_structure(pastes, "sample", "batch")
+    'nested sample in batch: each of the 30 levels of sample occurs in exactly 1 of the 10 levels of batch (3 per batch)'
+    """
+    _columns(data, [a, b])
+    if a == b:
+        raise MLMInputError(f"a and b must be two different columns, got {a!r} twice.")
+    pairs = data.groupby([a, b], observed=True).size()
+    na, nb = data[a].nunique(), data[b].nunique()
+    b_per_a = pairs.groupby(level=0).size()
+    a_per_b = pairs.groupby(level=1).size()
+    if (b_per_a == 1).all() and (a_per_b == 1).all():
+        return f"identical: {a} and {b} define the same {na} groups"
+    if (b_per_a == 1).all():
+        return (f"nested {a} in {b}: each of the {na} levels of {a} occurs in exactly 1 of the {nb} levels "
+                f"of {b} ({_range(a_per_b)} per {b})")
+    if (a_per_b == 1).all():
+        return (f"nested {b} in {a}: each of the {nb} levels of {b} occurs in exactly 1 of the {na} levels "
+                f"of {a} ({_range(b_per_a)} per {a})")
+    if len(pairs) == na * nb:
+        return (f"crossed: all {na} x {nb} = {na * nb} combinations of {a} and {b} occur "
+                f"({_range(pairs)} row{'s' if pairs.max() > 1 else ''} each)")
+    return (f"partially crossed: {len(pairs)} of the {na} x {nb} = {na * nb} combinations of {a} and {b} "
+            f"occur; each {a} occurs with {_range(b_per_a)} levels of {b}, each {b} with {_range(a_per_b)} "
+            f"levels of {a}")
+
+
+def _range(counts: pd.Series) -> str:
+    lo, hi = int(counts.min()), int(counts.max())
+    return f"{lo}" if lo == hi else f"{lo} to {hi}"
+
+
+# ---------------------------------------------------------------------------- simulators
+def simulate_crossed(
+    n_a: int,
+    n_b: int,
+    *,
+    per_a: int | None = None,
+    beta0: float = 50.0,
+    tau_a: float = 4.0,
+    tau_b: float = 2.0,
+    sigma2: float = 9.0,
+    a_effect: float = 0.0,
+    b_effect: float = 0.0,
+    a_name: str = "student",
+    b_name: str = "rater",
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """Simulate a crossed design: every level of ``a`` is scored by ``per_a`` levels of ``b``.
+
+    The model for the score of ``a``-level :math:`i` by ``b``-level :math:`k` is
+    :math:`y_{ik} = \\beta_0 + \\beta_a x_i + \\beta_b z_k + u_i + v_k + e_{ik}` with
+    :math:`u_i \\sim N(0, \\tau_a)`, :math:`v_k \\sim N(0, \\tau_b)`,
+    :math:`e_{ik} \\sim N(0, \\sigma^2)`, and standard normal predictors
+    :math:`x_i` (an ``a``-level characteristic) and :math:`z_k` (a ``b``-level one).
+
+    Parameters
+    ----------
+    n_a, n_b : int
+        Numbers of levels of the two factors (e.g. students and raters).
+    per_a : int, optional
+        How many distinct ``b`` levels score each ``a`` level, drawn at random
+        (default ``n_b``: fully crossed).
+    beta0, a_effect, b_effect : float
+        Intercept and the effects of the ``a``-level and ``b``-level predictors.
+    tau_a, tau_b, sigma2 : float
+        Variances of the two random effects and of the residual.
+    a_name, b_name : str
+        Column names of the two factors (predictors are ``x_<name>``).
+    seed : int, optional
+        Seed for :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``a_name``, ``b_name``, ``x_<a_name>``, ``x_<b_name>``, ``y``,
+        ``u_<a_name>``, ``u_<b_name>``; the generating values in ``df.attrs["truth"]``.
+
+    Examples
+    --------
+    >>> df = simulate_crossed(40, 10, per_a=6, tau_a=4, tau_b=2, sigma2=9, seed=1)
+    >>> df.shape, df.attrs["truth"]["tau_b"]
+    ((240, 7), 2.0)
+    """
+    n_a = _int("n_a", n_a, 2)
+    n_b = _int("n_b", n_b, 2)
+    per_a = n_b if per_a is None else _int("per_a", per_a, 1)
+    if per_a > n_b:
+        raise MLMInputError(f"per_a ({per_a}) cannot exceed n_b ({n_b}): a level cannot meet more "
+                            "levels of the other factor than exist.")
+    tau_a, tau_b, sigma2 = _var("tau_a", tau_a), _var("tau_b", tau_b), _var("sigma2", sigma2)
+    if sigma2 == 0:
+        raise MLMInputError("sigma2 must be greater than 0.")
+    beta0, a_effect, b_effect = _num("beta0", beta0), _num("a_effect", a_effect), _num("b_effect", b_effect)
+    if a_name == b_name or not a_name or not b_name:
+        raise MLMInputError(f"a_name and b_name must be two different non-empty names, got {a_name!r}, {b_name!r}.")
+    rng = np.random.default_rng(seed)
+    u_a = rng.normal(0, np.sqrt(tau_a), n_a)
+    u_b = rng.normal(0, np.sqrt(tau_b), n_b)
+    x_a = rng.normal(0, 1, n_a)
+    x_b = rng.normal(0, 1, n_b)
+    if per_a == n_b:
+        ia = np.repeat(np.arange(n_a), n_b)
+        ib = np.tile(np.arange(n_b), n_a)
+    else:
+        ia = np.repeat(np.arange(n_a), per_a)
+        ib = np.concatenate([np.sort(rng.choice(n_b, per_a, replace=False)) for _ in range(n_a)])
+    e = rng.normal(0, np.sqrt(sigma2), ia.size)
+    y = beta0 + a_effect * x_a[ia] + b_effect * x_b[ib] + u_a[ia] + u_b[ib] + e
+    wa, wb = len(str(n_a)), len(str(n_b))
+    df = pd.DataFrame({
+        a_name: [f"{a_name[0]}{i:0{wa}d}" for i in ia],
+        b_name: [f"{b_name[0].upper()}{k:0{wb}d}" for k in ib],
+        f"x_{a_name}": x_a[ia],
+        f"x_{b_name}": x_b[ib],
+        "y": y,
+        f"u_{a_name}": u_a[ia],
+        f"u_{b_name}": u_b[ib],
+    })
+    total = tau_a + tau_b + sigma2
+    df.attrs["truth"] = {
+        "beta0": beta0, "a_effect": a_effect, "b_effect": b_effect,
+        "tau_a": tau_a, "tau_b": tau_b, "sigma2": sigma2,
+        "vpc_a": tau_a / total, "vpc_b": tau_b / total, "per_a": per_a, "seed": seed,
+    }
+    return df
+
+
+def simulate_three_level(
+    n_schools: int,
+    classes_per_school: int,
+    pupils_per_class: int,
+    *,
+    beta0: float = 50.0,
+    tau_school: float = 4.0,
+    tau_class: float = 2.0,
+    sigma2: float = 20.0,
+    school_effect: float = 0.0,
+    pupil_effect: float = 0.0,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """Simulate pupils in classes in schools, with a school-level and a pupil-level predictor.
+
+    The model for pupil :math:`i` in class :math:`j` of school :math:`k` is
+    :math:`y_{ijk} = \\beta_0 + \\gamma_w w_k + \\beta_x x_{ijk} + v_k + u_{jk} + e_{ijk}`,
+    with :math:`v_k \\sim N(0, \\tau_{school})`, :math:`u_{jk} \\sim N(0, \\tau_{class})`,
+    :math:`e_{ijk} \\sim N(0, \\sigma^2)`, and standard normal :math:`w_k`, :math:`x_{ijk}`.
+
+    Parameters
+    ----------
+    n_schools, classes_per_school, pupils_per_class : int
+        The sizes of the three levels.
+    beta0, school_effect, pupil_effect : float
+        Intercept, effect of the school-level predictor ``w`` and of the pupil-level ``x``.
+    tau_school, tau_class, sigma2 : float
+        Variances at the three levels.
+    seed : int, optional
+        Seed for :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``school``, ``class`` (labels unique across schools, e.g. ``"S03:c2"``),
+        ``w``, ``x``, ``y``, ``v_school``, ``u_class``; the generating values, the
+        variance partition and the two intraclass correlations in ``df.attrs["truth"]``.
+
+    Examples
+    --------
+    >>> df = simulate_three_level(20, 3, 10, tau_school=4, tau_class=2, sigma2=14, seed=1)
+    >>> df.shape, df["class"].nunique()
+    ((600, 7), 60)
+    >>> df.attrs["truth"]["corr_same_class"], df.attrs["truth"]["corr_same_school"]
+    (0.3, 0.2)
+    """
+    n_s = _int("n_schools", n_schools, 2)
+    n_c = _int("classes_per_school", classes_per_school, 1)
+    n_p = _int("pupils_per_class", pupils_per_class, 1)
+    tau_s, tau_c, sigma2 = _var("tau_school", tau_school), _var("tau_class", tau_class), _var("sigma2", sigma2)
+    if sigma2 == 0:
+        raise MLMInputError("sigma2 must be greater than 0.")
+    beta0 = _num("beta0", beta0)
+    school_effect, pupil_effect = _num("school_effect", school_effect), _num("pupil_effect", pupil_effect)
+    rng = np.random.default_rng(seed)
+    v = rng.normal(0, np.sqrt(tau_s), n_s)
+    w = rng.normal(0, 1, n_s)
+    u = rng.normal(0, np.sqrt(tau_c), n_s * n_c)
+    cls = np.repeat(np.arange(n_s * n_c), n_p)
+    sch = cls // n_c
+    x = rng.normal(0, 1, cls.size)
+    e = rng.normal(0, np.sqrt(sigma2), cls.size)
+    y = beta0 + school_effect * w[sch] + pupil_effect * x + v[sch] + u[cls] + e
+    ws, wc = len(str(n_s)), len(str(n_c))
+    school_lab = np.array([f"S{k:0{ws}d}" for k in range(n_s)])
+    class_lab = np.array([f"{school_lab[j // n_c]}:c{j % n_c:0{wc}d}" for j in range(n_s * n_c)])
+    df = pd.DataFrame({
+        "school": school_lab[sch], "class": class_lab[cls], "w": w[sch], "x": x, "y": y,
+        "v_school": v[sch], "u_class": u[cls],
+    })
+    total = tau_s + tau_c + sigma2
+    df.attrs["truth"] = {
+        "beta0": beta0, "school_effect": school_effect, "pupil_effect": pupil_effect,
+        "tau_school": tau_s, "tau_class": tau_c, "sigma2": sigma2,
+        "vpc_school": tau_s / total, "vpc_class": tau_c / total, "vpc_pupil": sigma2 / total,
+        "corr_same_class": round((tau_s + tau_c) / total, 12), "corr_same_school": round(tau_s / total, 12),
+        "seed": seed,
+    }
+    return df
+
+
+# ---------------------------------------------------------------------------- fitting
+@dataclass
+class InterceptFit:
+    """Result of :func:`fit_intercepts`.
+
+    Attributes
+    ----------
+    fixed : pandas.DataFrame
+        ``estimate`` and ``se`` of each fixed effect (``Intercept`` first).
+    variances : pandas.Series
+        Variance of each grouping factor's random intercept, then ``Residual``.
+    loglik : float
+        Maximised (REML) log-likelihood, as lme4's ``logLik``.
+    reml : bool
+        REML or ML.
+    singular : bool
+        True if a variance is estimated as (practically) 0.
+    nobs : int
+        Number of rows.
+    theta : numpy.ndarray
+        Relative standard deviations (each factor's SD divided by the residual SD).
+    """
+
+    fixed: pd.DataFrame
+    variances: pd.Series
+    loglik: float
+    reml: bool
+    singular: bool
+    nobs: int
+    theta: np.ndarray = field(repr=False)
+
+    @property
+    def vpc(self) -> pd.Series:
+        """Each variance component's share of the total variance."""
+        return self.variances / self.variances.sum()
+
+
+def _indicators(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> np.ndarray:
+    n = len(codes[0])
+    Z = np.zeros((n, sum(sizes)))
+    start = 0
+    rows = np.arange(n)
+    for c, q in zip(codes, sizes, strict=True):
+        Z[rows, start + c] = 1.0
+        start += q
+    return Z
+
+
+@single_blas_thread
+def fit_intercepts(
+    data: pd.DataFrame,
+    response: str,
+    groups: Sequence[str],
+    predictors: Sequence[str] = (),
+    *,
+    reml: bool = True,
+    polish: bool = True,
+) -> InterceptFit:
+    """Fit ``response ~ predictors + (1 | g1) + (1 | g2) + ...`` by (RE)ML, fast, for small data.
+
+    Every grouping factor gets a random intercept; the factors may be crossed or
+    nested (give nested levels unique labels, e.g. ``"school:class"``). The
+    profiled deviance of lme4 is minimised over the relative standard deviations
+    :math:`\\theta_k = \\sqrt{\\tau_k} / \\sigma` with dense matrices, so use it for
+    data of up to a few thousand rows and a few hundred groups (simulation loops);
+    use :func:`mlm_helpers.fit` for anything else.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per observation.
+    response : str
+        The outcome column.
+    groups : sequence of str
+        One or more grouping columns.
+    predictors : sequence of str
+        Numeric columns for the fixed part (an intercept is always included).
+    reml : bool
+        REML (default) or ML.
+    polish : bool
+        After the quasi-Newton search, polish the optimum with Nelder-Mead (default).
+        ``False`` is about twice as fast and agrees with lme4 to about 1e-5 in the
+        log-likelihood: good enough inside simulation loops.
+
+    Returns
+    -------
+    InterceptFit
+
+    Examples
+    --------
+    >>> import mlm_helpers as mh
+    >>> res = fit_intercepts(mh.load_dataset("penicillin"), "diameter", ["plate", "sample"])
+    >>> round(res.loglik, 4), res.variances.round(4).tolist()
+    (-165.4303, [0.7169, 3.7309, 0.3024])
+    """
+    groups = [groups] if isinstance(groups, str) else list(groups)
+    predictors = [predictors] if isinstance(predictors, str) else list(predictors)
+    if not groups:
+        raise MLMInputError("groups must name at least one grouping column.")
+    _columns(data, [response, *groups, *predictors])
+    for c in [response, *predictors]:
+        if not pd.api.types.is_numeric_dtype(data[c]):
+            raise MLMInputError(f"Column {c!r} must be numeric (got {data[c].dtype}); code it as numbers first.")
+    y = data[response].to_numpy(float)
+    X = np.column_stack([np.ones(len(y)), *(data[p].to_numpy(float) for p in predictors)])
+    codes, sizes = [], []
+    for g in groups:
+        c, levels = pd.factorize(data[g])
+        codes.append(c)
+        sizes.append(len(levels))
+    # The factor with most levels goes first: its block of Z'Z is diagonal, so the
+    # (penalised) normal equations are solved through the Schur complement of that
+    # block and only the other factors' block is factorised densely (as lme4 does).
+    order = np.argsort([-q for q in sizes], kind="stable")
+    first = order[0]
+    rest = [int(i) for i in order[1:]]
+    n, p = X.shape
+    W = np.column_stack([X, y])  # the fixed part and the response, side by side
+    Z1 = _indicators([codes[first]], [sizes[first]])
+    n1 = Z1.sum(axis=0)
+    Z1W = Z1.T @ W
+    WtW = W.T @ W
+    if rest:
+        Z2 = _indicators([codes[i] for i in rest], [sizes[i] for i in rest])
+        Z1Z2, Z2Z2, Z2W = Z1.T @ Z2, Z2.T @ Z2, Z2.T @ W
+        expand2 = np.repeat(np.arange(len(rest)), [sizes[i] for i in rest])
+    eye2 = np.eye(sum(sizes) - sizes[first])
+
+    def pieces(theta: np.ndarray):
+        t1 = theta[first]
+        d = t1 * t1 * n1 + 1.0
+        W1 = t1 * Z1W
+        G = W1.T @ (W1 / d[:, None])
+        logdet_a = np.log(d).sum()
+        if rest:
+            lam2 = theta[rest][expand2]
+            A12 = t1 * Z1Z2 * lam2[None, :]
+            S = lam2[:, None] * Z2Z2 * lam2[None, :] + eye2 - A12.T @ (A12 / d[:, None])
+            L = np.linalg.cholesky(S)
+            B = linalg.solve_triangular(L, lam2[:, None] * Z2W - A12.T @ (W1 / d[:, None]),
+                                        lower=True, check_finite=False)
+            G = G + B.T @ B
+            logdet_a += 2 * np.log(np.diag(L)).sum()
+        M = WtW - G
+        RX = np.linalg.cholesky(M[:p, :p])
+        cb = linalg.solve_triangular(RX, M[:p, p], lower=True, check_finite=False)
+        r2 = M[p, p] - cb @ cb
+        if reml:
+            dev = logdet_a + 2 * np.log(np.diag(RX)).sum() + (n - p) * (1 + np.log(2 * np.pi * r2 / (n - p)))
+        else:
+            dev = logdet_a + n * (1 + np.log(2 * np.pi * r2 / n))
+        return dev, RX, cb, r2
+
+    def dev(theta: np.ndarray) -> float:
+        return float(pieces(np.abs(theta))[0])
+
+    k = len(groups)
+    best = optimize.minimize(dev, np.ones(k), method="L-BFGS-B", bounds=[(0, None)] * k,
+                             options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 200})
+    if polish:
+        polished = optimize.minimize(dev, best.x, method="Nelder-Mead",
+                                     options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 100 * k})
+        if polished.fun < best.fun:
+            best = polished
+    theta = np.abs(best.x)
+    d, RX, cb, r2 = pieces(theta)
+    beta = linalg.solve_triangular(RX.T, cb, lower=False)
+    sigma2 = r2 / (n - p if reml else n)
+    RXinv = linalg.solve_triangular(RX, np.eye(p), lower=True, check_finite=False)
+    se = np.sqrt(sigma2 * (RXinv**2).sum(axis=0))
+    names = ["Intercept", *predictors]
+    variances = pd.Series([*(sigma2 * theta**2), sigma2], index=[*groups, "Residual"], name="variance")
+    return InterceptFit(
+        fixed=pd.DataFrame({"estimate": beta, "se": se}, index=names),
+        variances=variances,
+        loglik=float(-d / 2),
+        reml=reml,
+        singular=bool((theta < 1e-4).any()),
+        nobs=n,
+        theta=theta,
+    )
