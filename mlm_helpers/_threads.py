@@ -8,6 +8,7 @@ fit runs; afterwards numpy uses all cores again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import TypeVar
@@ -27,6 +28,18 @@ def _get_controller():
         except Exception:  # threadpoolctl missing or unable to inspect the libraries
             _controller = False
     return _controller
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Context manager: BLAS limited to one thread inside the block (adds no stack frame to warnings
+    raised in the block, so they still point at the user's line)."""
+    ctl = _get_controller()
+    if not ctl:
+        yield
+        return
+    with ctl.limit(limits=1, user_api="blas"):
+        yield
 
 
 def single_blas_thread(func: F) -> F:

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._threads import single_blas_thread
+from ._threads import one_blas_thread
 from .design import build_model
 from .engine_fast import fit_fast, sufficient_stats
 from .engine_statsmodels import fit_statsmodels
@@ -29,7 +29,6 @@ __all__ = ["fit", "ENGINES"]
 ENGINES = ("auto", "fast", "statsmodels")
 
 
-@single_blas_thread
 def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "auto") -> MixedResult:
     """Fit a linear mixed model written as an lme4 formula.
 
@@ -100,28 +99,29 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
     if chosen == "statsmodels" and n_factors == 0:
         raise MLMInputError("engine='statsmodels' needs at least one random term such as (1 | g).")
 
-    if chosen == "fast":
-        ff = fit_fast(sufficient_stats(model), reml=bool(reml))
-        covs = [ff.sigma2 * ff.lam @ ff.lam.T] if n_factors else []
-        ranef = [ff.ranef] if n_factors else []
-        raw = RawFit(ff.beta, ff.vcov_beta, ff.sigma2, -0.5 * ff.deviance, covs, ranef, ff.converged,
-                     ff.message, theta=ff.theta)
-    else:
-        sf = fit_statsmodels(model, reml=bool(reml))
-        notes = ["statsmodels optimisers tried (log-likelihood): "
-                 + ", ".join(f"{k} {v:.4f}" for k, v in sf.tried.items()) + f"; kept {sf.best_method}."]
-        raw = RawFit(sf.beta, sf.vcov_beta, sf.sigma2, sf.loglik, sf.covs, sf.ranef, sf.converged, sf.message,
-                     notes=notes)
-        if np.isfinite(sf.default_loglik) and sf.default_loglik < sf.loglik - 1e-4:
-            warnings.warn(
-                f"statsmodels' default optimiser stopped at log-likelihood {sf.default_loglik:.4f}, below "
-                f"the {sf.loglik:.4f} that '{sf.best_method}' reached: its estimates were not the optimum, "
-                "although it may have reported convergence. mh.fit reports the better fit.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        elif not np.isfinite(sf.default_loglik):
-            raw.notes.append("statsmodels' default optimiser failed (non-finite likelihood); another was used.")
+    with one_blas_thread():
+        if chosen == "fast":
+            ff = fit_fast(sufficient_stats(model), reml=bool(reml))
+            covs = [ff.sigma2 * ff.lam @ ff.lam.T] if n_factors else []
+            ranef = [ff.ranef] if n_factors else []
+            raw = RawFit(ff.beta, ff.vcov_beta, ff.sigma2, -0.5 * ff.deviance, covs, ranef, ff.converged,
+                         ff.message, theta=ff.theta)
+        else:
+            sf = fit_statsmodels(model, reml=bool(reml))
+            notes = ["statsmodels optimisers tried (log-likelihood): "
+                     + ", ".join(f"{k} {v:.4f}" for k, v in sf.tried.items()) + f"; kept {sf.best_method}."]
+            raw = RawFit(sf.beta, sf.vcov_beta, sf.sigma2, sf.loglik, sf.covs, sf.ranef, sf.converged, sf.message,
+                         notes=notes)
+            if np.isfinite(sf.default_loglik) and sf.default_loglik < sf.loglik - 1e-4:
+                warnings.warn(
+                    f"statsmodels' default optimiser stopped at log-likelihood {sf.default_loglik:.4f}, below "
+                    f"the {sf.loglik:.4f} that '{sf.best_method}' reached: its estimates were not the optimum, "
+                    "although it may have reported convergence. mh.fit reports the better fit.",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
+            elif not np.isfinite(sf.default_loglik):
+                raw.notes.append("statsmodels' default optimiser failed (non-finite likelihood); another was used.")
     result = MixedResult(model, raw, reml=bool(reml), engine=chosen, formula=formula, data=data)
     if not result.converged:
         warnings.warn(f"The optimiser may not have converged ({raw.message}); check the model and the scaling "
