@@ -47,10 +47,7 @@ def single_blas_thread(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        ctl = _get_controller()
-        if not ctl:
-            return func(*args, **kwargs)
-        with ctl.limit(limits=1, user_api="blas"):
+        with one_blas_thread():
             return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
