@@ -32,15 +32,16 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .clustering import fit_ri_balanced
 from .errors import MLMInputError
+from .explorer_widget import SliderExplorer
+from .live_figure import LiveFigure
 
-__all__ = ["PARAMS", "DEFAULT_SEED", "simulate", "compute", "draw", "widget", "ICCExplorer"]
+__all__ = ["PARAMS", "DEFAULT_SEED", "simulate", "compute", "draw", "describe", "widget"]
 
 #: Slider name -> (min, max, step, default).
 PARAMS: dict[str, tuple[float, float, float, float]] = {
@@ -49,6 +50,9 @@ PARAMS: dict[str, tuple[float, float, float, float]] = {
     "n_groups": (5, 50, 5, 20),
     "group_size": (5, 50, 5, 10),
 }
+
+#: Default slider values.
+PARAMS_DEFAULTS: dict[str, float] = {name: spec[3] for name, spec in PARAMS.items()}
 
 LABELS = {
     "tau00": "between-group variance τ₀₀",
@@ -230,10 +234,14 @@ def draw(tau00: float = 1.0, sigma2: float = 4.0, n_groups: int = 20, group_size
 
 
 class _Panels:
-    """The figure's artists, made once and then updated in place (fast redraws for the sliders)."""
+    """The figure's artists, made once and then updated in place (fast redraws for the sliders).
 
-    def __init__(self, ax: plt.Axes, ax_ci: plt.Axes | None):
-        self.ax, self.ax_ci = ax, ax_ci
+    With ``live=True`` (the widget) the title and the counts in the x label are
+    left out: the widget shows the numbers as HTML above the picture.
+    """
+
+    def __init__(self, ax: plt.Axes, ax_ci: plt.Axes | None, live: bool = False):
+        self.ax, self.ax_ci, self.live = ax, ax_ci, live
         self.points = ax.scatter([], [], s=9, color=BLUE, alpha=0.5, linewidths=0, label="one unit")
         self.bars = LineCollection([], colors=VERMILLION, linewidths=2.2, label="group mean")
         ax.add_collection(self.bars)
@@ -241,11 +249,14 @@ class _Panels:
         ax.set_xticks([])
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))  # few tick labels: text is slow to render
         ax.set_ylabel("outcome y (simulated units)")
+        ax.set_xlabel("groups, sorted by their mean")
         ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=3)
         self.title = ax.set_title("", fontsize=10, loc="left")
+        self.title.set_visible(not live)
+        self.whiskers: list[Any] = []
+        self.centres: list[Any] = []
         if ax_ci is None:
             return
-        self.whiskers, self.centres = [], []
         for k, color in enumerate((VERMILLION, BLUE)):
             (w,) = ax_ci.plot([k, k], [0, 0], color=color, linewidth=2, marker="_", markersize=14, mew=2)
             (c,) = ax_ci.plot([k], [0], "o", color=color)
@@ -257,6 +268,13 @@ class _Panels:
         ax_ci.yaxis.set_major_locator(MaxNLocator(nbins=5))
         ax_ci.set_ylabel("95% interval for the mean (simulated units)")
         ax_ci.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
+
+    def dynamic(self) -> list[Any]:
+        """The artists that change with the sliders (for :class:`~mlm_helpers.live_figure.LiveFigure`)."""
+        out = [self.points, self.bars, self.grand, self.ax.yaxis]
+        if self.ax_ci is not None:
+            out += [*self.whiskers, *self.centres, self.ax_ci.yaxis]
+        return out
 
     def update(self, y: np.ndarray, out: dict[str, Any], jitter: np.ndarray) -> None:
         """Show data ``y`` (J x m) and the numbers ``out`` of :func:`compute`."""
@@ -270,16 +288,17 @@ class _Panels:
         self.grand.set_ydata([out["mean"], out["mean"]])
         ax = self.ax
         ax.set_xlim(-1, n_groups)
-        ax.set_xlabel(f"{n_groups} groups of {group_size} units, sorted by group mean")
         lo, hi = float(y.min()), float(y.max())
         pad = 0.15 * (hi - lo)
         ax.set_ylim(lo - pad, hi + 2 * pad)  # room for the legend
-        note = " (singular fit: τ₀₀ estimated as 0)" if out["singular"] else ""
-        self.title.set_text(
-            f"true ICC {out['true_icc']:.2f}, REML estimate {out['icc']:.2f}, "
-            f"design effect {out['design_effect']:.2f}\n"
-            f"SE of the mean: naive {out['se_naive']:.3f}, mixed model {out['se_mixed']:.3f}{note}"
-        )
+        if not self.live:
+            ax.set_xlabel(f"{n_groups} groups of {group_size} units, sorted by group mean")
+            note = " (singular fit: τ₀₀ estimated as 0)" if out["singular"] else ""
+            self.title.set_text(
+                f"true ICC {out['true_icc']:.2f}, REML estimate {out['icc']:.2f}, "
+                f"design effect {out['design_effect']:.2f}\n"
+                f"SE of the mean: naive {out['se_naive']:.3f}, mixed model {out['se_mixed']:.3f}{note}"
+            )
         if self.ax_ci is None:
             return
         for k, se in enumerate((out["se_naive"], out["se_mixed"])):
@@ -289,107 +308,28 @@ class _Panels:
         self.ax_ci.set_ylim(-half, half)
 
 
-class ICCExplorer:
-    """Sliders, a new-draw button and the figure, kept together (see :func:`widget`)."""
+def describe(out: dict[str, Any], n_groups: int, group_size: int) -> str:
+    """The explorer's numbers as a short HTML paragraph (shown above the widget's picture).
 
-    def __init__(self, seed: int = DEFAULT_SEED):
-        import ipywidgets as widgets
-
-        self.seed = int(seed)
-        self.sliders: dict[str, Any] = {}
-        for name, (lo, hi, step, default) in PARAMS.items():
-            cls = widgets.IntSlider if name in ("n_groups", "group_size") else widgets.FloatSlider
-            self.sliders[name] = cls(value=default, min=lo, max=hi, step=step, description=LABELS[name],
-                                     continuous_update=False, style={"description_width": "190px"},
-                                     layout=widgets.Layout(width="420px"))
-        self.button = widgets.Button(description="new draw", icon="refresh",
-                                     tooltip="simulate new data with the same settings")
-        self.figure = Figure(figsize=(10, 4.6), dpi=72)
-        FigureCanvasAgg(self.figure)  # render off-screen, without pyplot
-        self.ax, self.ax_ci = self.figure.subplots(1, 2, width_ratios=[5, 1.3])
-        self.figure.subplots_adjust(left=0.09, right=0.98, bottom=0.15, top=0.86, wspace=0.38)
-        self.panels = _Panels(self.ax, self.ax_ci)
-        self._background: Any = None
-        self._prepare_blit()
-        self.image = widgets.Image(format="png")
-        self.numbers: dict[str, Any] = {}
-        for s in self.sliders.values():
-            s.observe(lambda change: self.update(), names="value")
-        self.button.on_click(self.new_draw)
-        sliders = list(self.sliders.values())
-        self.box = widgets.VBox([widgets.HBox([widgets.VBox(sliders[:2]), widgets.VBox(sliders[2:])]),
-                                 self.button, self.image])
-        self.update()
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """Current slider values."""
-        return {name: s.value for name, s in self.sliders.items()}
-
-    def _prepare_blit(self) -> None:
-        """Split the figure into a static background and the artists that change.
-
-        Rendering text is the slow part of a redraw, so the labels, legends and
-        frames are rendered once; each update restores that background and
-        draws only the data, the title and the tick labels ("blitting").
-        """
-        p = self.panels
-        self.ax.set_xlabel("20 groups of 10 units, sorted by group mean")  # to place the x label
-        self.figure.canvas.draw()
-        renderer = self.figure.canvas.get_renderer()
-        to_figure = self.figure.transFigure.inverted()
-        for ax in (self.ax, self.ax_ci):
-            # The y label is static, but it belongs to the y axis, whose tick labels change:
-            # draw it once as figure text, where the full render put it.
-            label = ax.yaxis.label
-            x, y = to_figure.transform(label.get_window_extent(renderer).get_points().mean(axis=0))
-            self.figure.text(x, y, label.get_text(), rotation=90, ha="center", va="center",
-                             fontsize=label.get_fontsize())
-            label.set_visible(False)
-        # The x label changes with the sliders; a plain text is cheaper to redraw than the whole x axis.
-        label = self.ax.xaxis.label
-        x, y = to_figure.transform(label.get_window_extent(renderer).get_points().mean(axis=0))
-        self._xlabel = self.figure.text(x, y, "", ha="center", va="center", fontsize=label.get_fontsize())
-        label.set_visible(False)
-        self._dynamic = [p.points, p.bars, p.grand, p.title, self._xlabel, self.ax.yaxis,
-                         p.true_line, *p.whiskers, *p.centres, self.ax_ci.yaxis]
-        for artist in self._dynamic:
-            artist.set_animated(True)  # left out of canvas.draw(), drawn by update()
-
-    def update(self) -> None:
-        """Refit and redraw for the current slider values and seed."""
-        import io
-
-        from PIL import Image
-
-        tau00, sigma2, n_groups, group_size = _check(**self.params)
-        y = _simulate_array(tau00, sigma2, n_groups, group_size, self.seed)
-        self.numbers = _numbers(y, tau00, sigma2)
-        self.panels.update(y, self.numbers, _draws(self.seed)[2])
-        self._xlabel.set_text(self.ax.get_xlabel())
-        canvas = self.figure.canvas
-        if self._background is None:
-            canvas.draw()  # everything that is not animated: the background
-            self._background = canvas.copy_from_bbox(self.figure.bbox)
-        else:
-            canvas.restore_region(self._background)
-        renderer = canvas.get_renderer()
-        for artist in self._dynamic:
-            artist.draw(renderer)
-        width, height = canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buf = io.BytesIO()
-        image.convert("RGB").save(buf, format="png", compress_level=1)  # fast to encode
-        self.image.value = buf.getvalue()
-
-    def new_draw(self, _button: Any = None) -> None:
-        """Simulate new data (next seed) and redraw."""
-        self.seed += 1
-        self.update()
+    Examples
+    --------
+    >>> out = compute(seed=8)
+    >>> describe(out, 20, 10).startswith("<b>20 groups of 10 units.</b> True ICC 0.20, REML estimate 0.22")
+    True
+    """
+    note = " (a singular fit: τ₀₀ estimated as 0)" if out["singular"] else ""
+    return (f"<b>{n_groups} groups of {group_size} units.</b> True ICC {out['true_icc']:.2f}, "
+            f"REML estimate {out['icc']:.2f}{note}; design effect {out['design_effect']:.2f}.<br>"
+            f"Standard error of the mean: naive {out['se_naive']:.3f}, mixed model {out['se_mixed']:.3f} "
+            f"(true {out['se_true']:.3f}).")
 
 
 def widget(seed: int = DEFAULT_SEED) -> Any:
-    """The interactive explorer: four sliders, a new-draw button and the figure.
+    """The interactive explorer: four sliders, a new-draw button, the numbers and the figure.
+
+    A slider move refits and redraws only what changed (see
+    :class:`~mlm_helpers.live_figure.LiveFigure`), well within a tenth of a
+    second.
 
     Parameters
     ----------
@@ -400,7 +340,8 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
     -------
     ipywidgets.VBox
         Display it in a notebook. Its ``explorer`` attribute is the
-        :class:`ICCExplorer` (sliders, ``update()``, ``numbers``, ``figure``).
+        :class:`~mlm_helpers.explorer_widget.SliderExplorer` (``sliders``,
+        ``update()``, ``numbers``, ``html``, ``image``, ``figure``).
 
     Examples
     --------
@@ -409,6 +350,22 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
     >>> box.explorer.numbers["true_icc"]
     0.0
     """
-    explorer = ICCExplorer(seed=seed)
-    explorer.box.explorer = explorer
-    return explorer.box
+    figure = Figure(figsize=(10, 4.6), dpi=72)
+    ax, ax_ci = figure.subplots(1, 2, width_ratios=[5, 1.3])
+    figure.subplots_adjust(left=0.09, right=0.98, bottom=0.1, top=0.9, wspace=0.38)
+    panels = _Panels(ax, ax_ci, live=True)
+
+    def refresh(values: dict[str, Any], seed: int) -> dict[str, Any]:
+        tau00, sigma2, n_groups, group_size = _check(**values)
+        y = _simulate_array(tau00, sigma2, n_groups, group_size, seed)
+        out = _numbers(y, tau00, sigma2)
+        panels.update(y, out, _draws(seed)[2])
+        return out
+
+    def describe_values(out: dict[str, Any], values: dict[str, Any]) -> str:
+        return describe(out, int(values["n_groups"]), int(values["group_size"]))
+
+    refresh(PARAMS_DEFAULTS, seed)  # limits and ticks in place before the first (full) render
+    live = LiveFigure(figure, panels.dynamic())
+    return SliderExplorer(params=PARAMS, labels=LABELS, live=live, refresh=refresh, describe=describe_values,
+                          seed=seed).box

@@ -28,20 +28,28 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .engine_fast import fit_fast, sufficient_stats_arrays
 from .errors import MLMInputError
+from .explorer_widget import SliderExplorer
+from .live_figure import LiveFigure
 
-__all__ = ["PARAMS", "N_GROUPS", "GRAND_MEAN", "SIGMA2", "DEFAULT_SEED", "group_sizes", "compute", "draw", "widget"]
+__all__ = ["PARAMS", "N_GROUPS", "GRAND_MEAN", "SIGMA2", "DEFAULT_SEED", "group_sizes", "compute", "draw", "describe",
+           "widget"]
 
 #: Sliders: name -> (min, max, step, default).
 PARAMS: dict[str, tuple[float, float, float, float]] = {
     "group_size": (5, 50, 5, 10),  # average number of observations per group
     "ratio": (0.05, 0.5, 0.05, 0.15),  # tau00 / sigma2
 }
+#: Slider labels.
+LABELS = {"group_size": "average group size", "ratio": "variance ratio τ₀₀ / σ²"}
 #: Number of simulated groups.
 N_GROUPS = 20
 #: True overall mean and residual variance of the simulation.
@@ -51,6 +59,8 @@ SIGMA2 = 100.0
 DEFAULT_SEED = 4
 
 _BLUE, _VERM, _GREEN = "#0072B2", "#D55E00", "#009E73"
+#: The widget's right panel shows group sizes up to this, for every setting (largest group: 1.8 x 50).
+_NMAX_LIVE = 95.0
 
 
 def _check(group_size: float, ratio: float, seed: int) -> tuple[int, float, int]:
@@ -169,11 +179,17 @@ def _axes_pair(ax) -> tuple[Figure, np.ndarray]:
 
 
 class _View:
-    """The figure's artists, built once and then updated in place (fast redraws for the widget)."""
+    """The figure's artists, built once and then updated in place (fast redraws for the widget).
 
-    def __init__(self, axes) -> None:
+    With ``live=True`` (the widget) the titles are left out (the widget shows
+    the numbers as HTML) and the right panel keeps one x range for every
+    setting, so that only the data and the left panel's axes are redrawn.
+    """
+
+    def __init__(self, axes, live: bool = False) -> None:
         a1, a2 = axes
         self.axes = (a1, a2)
+        self.live = live
         pos = np.arange(N_GROUPS, dtype=float)
         zeros = np.zeros(N_GROUPS)
         self.arrows = a1.quiver(zeros, pos, zeros, zeros, angles="xy", scale_units="xy", scale=1, color="0.45",
@@ -183,13 +199,17 @@ class _View:
         self.true = a1.scatter(zeros, pos, s=60, marker="|", color="black", zorder=4, label="true mean")
         self.centre = a1.axvline(GRAND_MEAN, color="0.3", linestyle="--", linewidth=1)
         a1.set_ylim(-0.8, N_GROUPS - 0.2)
+        # The widget labels every fifth group only: each tick label costs a millisecond or more to draw.
+        self.label_rows = np.array([0, 5, 10, 15, N_GROUPS - 1]) if live else np.arange(N_GROUPS)
+        a1.set_yticks(self.label_rows)
+        if live:
+            a1.xaxis.set_major_locator(MaxNLocator(nbins=6))
         a1.set_xlabel("group mean of y (points)")
         a1.set_ylabel(f"{N_GROUPS} simulated groups, by size")
         a1.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
         self.title1 = a1.set_title("", fontsize=9, pad=22)
-        self.grid = np.linspace(1, 100, 200)
-        (self.lam_true,) = a2.plot(self.grid, self.grid * 0, color=_GREEN, linewidth=2, label=r"true $\lambda$")
-        (self.lam_hat,) = a2.plot(self.grid, self.grid * 0, color=_VERM, linestyle="--", linewidth=1.5,
+        (self.lam_true,) = a2.plot([], [], color=_GREEN, linewidth=2, label=r"true $\lambda$")
+        (self.lam_hat,) = a2.plot([], [], color=_VERM, linestyle="--", linewidth=1.5,
                                   label=r"estimated $\hat\lambda$")
         self.dots = a2.scatter(zeros, zeros, s=18, color=_VERM, zorder=3)
         a2.axhline(0.5, color="0.6", linewidth=0.8)
@@ -199,6 +219,16 @@ class _View:
         a2.set_ylabel(r"shrinkage factor $\lambda_j$ (weight on own mean)")
         a2.legend(loc="lower right", fontsize=8, frameon=False)
         self.title2 = a2.set_title("", fontsize=9)
+        if live:
+            a2.set_xlim(0, _NMAX_LIVE)
+            self.title1.set_visible(False)
+            self.title2.set_visible(False)
+
+    def dynamic(self) -> list:
+        """The artists that change with the sliders (for :class:`~mlm_helpers.live_figure.LiveFigure`)."""
+        a1 = self.axes[0]
+        return [self.arrows, self.raw, self.shrunk, self.true, self.centre, a1.xaxis, a1.yaxis,
+                self.lam_true, self.lam_hat, self.dots, self.half]
 
     def update(self, out: dict) -> None:
         a1, a2 = self.axes
@@ -211,25 +241,43 @@ class _View:
         self.shrunk.set_offsets(np.column_stack([shr, pos]))
         self.true.set_offsets(np.column_stack([tru, pos]))
         self.centre.set_xdata([out["gamma00_hat"]] * 2)
-        a1.set_yticks(pos, [f"n = {k}" for k in out["sizes"][order]], fontsize=7)
+        a1.set_yticklabels([f"n = {k}" for k in out["sizes"][order][self.label_rows]], fontsize=7)
         allv = np.concatenate([raw, shr, tru])
         pad = 0.06 * (allv.max() - allv.min() + 1e-9)
         a1.set_xlim(allv.min() - pad, allv.max() + pad)
-        self.title1.set_text(f"mean squared error against the true means: raw means {out['mse_raw']:.1f}, "
-                             f"model {out['mse_shrunk']:.1f}")
-        nmax = max(60.0, 1.05 * float(out["sizes"].max()))
+        nmax = _NMAX_LIVE if self.live else max(60.0, 1.05 * float(out["sizes"].max()))
         grid = np.linspace(1, nmax, 200)
         self.lam_true.set_data(grid, out["tau00"] / (out["tau00"] + SIGMA2 / grid))
         self.lam_hat.set_data(grid, out["tau00_hat"] / (out["tau00_hat"] + out["sigma2_hat"] / grid))
         self.dots.set_offsets(np.column_stack([out["sizes"], out["lambda_hat"]]))
         self.half.set_xdata([out["n_half"]] * 2)
         self.half.set_visible(bool(out["n_half"] <= nmax))
+        if self.live:
+            return
         a2.set_xlim(0, nmax)
+        self.title1.set_text(f"mean squared error against the true means: raw means {out['mse_raw']:.1f}, "
+                             f"model {out['mse_shrunk']:.1f}")
         tau_txt = f"{out['tau00_hat']:.1f}" + (" (singular fit)" if out["singular"] else "")
         self.title2.set_text(
             rf"$\tau_{{00}}/\sigma^2$ = {out['ratio']:.2f}: $\lambda$ = 0.5 at n = {out['n_half']:.1f}"
             "\n" + rf"estimates: $\hat\tau_{{00}}$ = {tau_txt}, $\hat\sigma^2$ = {out['sigma2_hat']:.1f}"
             rf" (true {out['tau00']:.1f}, {SIGMA2:.0f})")
+
+
+def describe(out: dict) -> str:
+    """The explorer's numbers as a short HTML paragraph (shown above the widget's picture).
+
+    Examples
+    --------
+    >>> print(describe(compute(10, 0.15, seed=4)).split("<br>")[0])
+    <b>τ₀₀/σ² = 0.15</b>: λ = 0.5 at n = 6.7; estimates τ̂₀₀ = 14.4, σ̂² = 103.7 (true 15.0, 100).
+    """
+    note = " (a singular fit: every group gets the overall mean)" if out["singular"] else ""
+    return (f"<b>τ₀₀/σ² = {out['ratio']:.2f}</b>: λ = 0.5 at n = {out['n_half']:.1f}; "
+            f"estimates τ̂₀₀ = {out['tau00_hat']:.1f}{note}, σ̂² = {out['sigma2_hat']:.1f} "
+            f"(true {out['tau00']:.1f}, {SIGMA2:.0f}).<br>"
+            f"Mean squared error against the true group means: raw means {out['mse_raw']:.1f}, "
+            f"model estimates {out['mse_shrunk']:.1f}.")
 
 
 def draw(group_size: int = 10, ratio: float = 0.15, *, seed: int = DEFAULT_SEED, ax=None) -> Figure:
@@ -271,47 +319,43 @@ def _draw(group_size, ratio, seed, ax) -> tuple[Figure, _View]:
     return fig, view
 
 
-def widget():
-    """Sliders for group size and variance ratio, a "new draw" button and the figure.
+def widget(seed: int = DEFAULT_SEED) -> Any:
+    """Sliders for group size and variance ratio, a "new draw" button, the numbers and the figure.
+
+    A slider move refits and redraws only what changed (see
+    :class:`~mlm_helpers.live_figure.LiveFigure`), well within a tenth of a
+    second.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the first draw; the button moves to the next one.
 
     Returns
     -------
     ipywidgets.VBox
+        Display it in a notebook. Its ``explorer`` attribute is the
+        :class:`~mlm_helpers.explorer_widget.SliderExplorer` (``sliders``,
+        ``numbers``, ``html``, ``image``, ``figure``).
 
     Examples
     --------
-    >>> w = widget()  # doctest: +SKIP
+    >>> ex = widget().explorer
+    >>> ex.sliders["ratio"].value = 0.3
+    >>> round(ex.numbers["n_half"], 2)
+    3.33
     """
-    import ipywidgets as widgets
-    from IPython.display import display
+    figure = Figure(figsize=(10, 4.6), dpi=72)
+    axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.35, 1]})
+    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.11, top=0.92, wspace=0.22)
+    view = _View(axes, live=True)
 
-    lo, hi, step, default = PARAMS["group_size"]
-    n_slider = widgets.IntSlider(value=int(default), min=int(lo), max=int(hi), step=int(step),
-                                 description="group size", continuous_update=False)
-    lo, hi, step, default = PARAMS["ratio"]
-    r_slider = widgets.FloatSlider(value=default, min=lo, max=hi, step=step, description="τ00 / σ²",
-                                   readout_format=".2f", continuous_update=False)
-    button = widgets.Button(description="new draw", tooltip="simulate new groups (next seed)")
-    out = widgets.Output()
-    state = {"seed": DEFAULT_SEED}
-    # A figure outside pyplot (so no later plt.show() displays it), built and laid out once;
-    # later moves update its artists in place.
-    fig = Figure(figsize=(10, 4.8))
-    axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.35, 1]})
-    fig, view = _draw(n_slider.value, r_slider.value, state["seed"], axes)
+    def refresh(values: dict, seed: int) -> dict:
+        out = compute(values["group_size"], values["ratio"], seed=seed)
+        view.update(out)
+        return out
 
-    def update(*_):
-        view.update(compute(n_slider.value, r_slider.value, seed=state["seed"]))
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
-
-    def new_draw(_):
-        state["seed"] += 1
-        update()
-
-    n_slider.observe(update, names="value")
-    r_slider.observe(update, names="value")
-    button.on_click(new_draw)
-    update()
-    return widgets.VBox([widgets.HBox([n_slider, r_slider, button]), out])
+    refresh({k: v[3] for k, v in PARAMS.items()}, seed)  # limits and ticks in place before the first render
+    live = LiveFigure(figure, view.dynamic())
+    return SliderExplorer(params=PARAMS, labels=LABELS, live=live, refresh=refresh,
+                          describe=lambda out, _values: describe(out), seed=seed, integer=("group_size",)).box

@@ -34,15 +34,19 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from .errors import MLMInputError
+from .explorer_widget import SliderExplorer
+from .live_figure import LiveFigure
 
 __all__ = ["PARAMS", "GAMMA00", "GAMMA10", "TAU00", "SIGMA2", "X_RANGE", "N_LINES", "N_SIM", "DEFAULT_SEED",
-           "between_variance", "compute", "draw", "widget"]
+           "between_variance", "compute", "draw", "describe", "widget"]
 
 #: Sliders: name -> (min, max, step, default).
 PARAMS: dict[str, tuple[float, float, float, float]] = {
@@ -60,6 +64,12 @@ DEFAULT_SEED = 1
 X_CHECK = np.linspace(-2.0, 2.0, 9)
 
 _BLUE, _VERM, _GREEN = "#0072B2", "#D55E00", "#009E73"
+#: Slider labels.
+LABELS = {"tau11": "slope variance τ₁₁", "corr": "correlation of u₀ and u₁"}
+#: The widget's right panel shows variances up to this, for every setting (the largest, at
+#: tau11 = 1.6 and |corr| = 1, is 17.4 at x = -2 or 2; sample variances of the simulated groups stay
+#: below 21 in 600 draws).
+_VMAX_LIVE = 22.0
 
 
 def _check(tau11: float, corr: float, seed: int) -> tuple[float, float, int]:
@@ -166,15 +176,23 @@ def _axes_pair(ax) -> tuple[Figure, np.ndarray]:
 
 
 class _View:
-    """The figure's artists, built once and then updated in place (fast redraws for the widget)."""
+    """The figure's artists, built once and then updated in place (fast redraws for the widget).
 
-    def __init__(self, axes) -> None:
+    With ``live=True`` (the widget) the titles are left out (the widget shows
+    the numbers as HTML) and the right panel keeps one y range for every
+    setting, so that only the data are redrawn; the fixed scale also shows
+    how the variance grows as the sliders move.
+    """
+
+    def __init__(self, axes, live: bool = False) -> None:
         a1, a2 = axes
         self.axes = (a1, a2)
+        self.live = live
         self.xs = np.array(X_RANGE)
         self.lines = LineCollection([], colors=_BLUE, linewidths=0.9, alpha=0.6)
         a1.add_collection(self.lines)
-        a1.plot(self.xs, GAMMA00 + GAMMA10 * self.xs, color=_VERM, linewidth=3, label="average line")
+        (self.average,) = a1.plot(self.xs, GAMMA00 + GAMMA10 * self.xs, color=_VERM, linewidth=3,
+                                  label="average line")
         self.closest = a1.axvline(0.0, color="0.4", linestyle=":", linewidth=1)
         a1.set_xlim(*X_RANGE)
         a1.set_ylim(GAMMA00 - 12, GAMMA00 + 12)
@@ -193,6 +211,14 @@ class _View:
         a2.set_ylabel(r"variance between groups (points$^2$)")
         a2.legend(loc="upper center", fontsize=8, frameon=False)
         self.title2 = a2.set_title("", fontsize=9)
+        if live:
+            a2.set_ylim(0, _VMAX_LIVE)
+            self.title1.set_visible(False)
+            self.title2.set_visible(False)
+
+    def dynamic(self) -> list:
+        """The artists that change with the sliders (for :class:`~mlm_helpers.live_figure.LiveFigure`)."""
+        return [self.lines, self.average, self.closest, self.curve, self.dots]  # the average line on top
 
     def update(self, out: dict) -> None:
         a1, a2 = self.axes
@@ -201,14 +227,31 @@ class _View:
         self.lines.set_segments([np.column_stack([xs, y]) for y in ys])
         self.closest.set_xdata([out["x_min"]] * 2)
         self.closest.set_visible(bool(X_RANGE[0] < out["x_min"] < X_RANGE[1]))
-        self.title1.set_text(rf"$\tau_{{11}}$ = {out['tau11']:.2f}, corr = {out['corr']:.2f} ($\tau_{{01}}$ = "
-                             rf"{out['tau01']:.2f}): lines closest at x = {out['x_min']:.2f}")
         self.curve.set_ydata(out["var_between"])
         self.dots.set_offsets(np.column_stack([out["x_check"], out["var_check"]]))
+        if self.live:
+            return
+        self.title1.set_text(rf"$\tau_{{11}}$ = {out['tau11']:.2f}, corr = {out['corr']:.2f} ($\tau_{{01}}$ = "
+                             rf"{out['tau01']:.2f}): lines closest at x = {out['x_min']:.2f}")
         a2.set_ylim(0, max(8.0, 1.15 * float(max(out["var_between"].max(), out["var_check"].max()))))
         v = out["vpc_at"]
         self.title2.set_text(f"share of variance between groups (VPC):\n{v[-2.0]:.3f} at x = -2, "
                              f"{v[0.0]:.3f} at 0, {v[2.0]:.3f} at 2")
+
+
+def describe(out: dict) -> str:
+    """The explorer's numbers as a short HTML paragraph (shown above the widget's picture).
+
+    Examples
+    --------
+    >>> print(describe(compute(0.6, -0.25)).split("<br>")[0])
+    <b>τ₁₁ = 0.60, corr = -0.25</b> (τ₀₁ = -0.32): the lines are closest at x = 0.53.
+    """
+    v = out["vpc_at"]
+    return (f"<b>τ₁₁ = {out['tau11']:.2f}, corr = {out['corr']:.2f}</b> (τ₀₁ = {out['tau01']:.2f}): "
+            f"the lines are closest at x = {out['x_min']:.2f}.<br>"
+            f"Share of the variance between groups (VPC): {v[-2.0]:.3f} at x = -2, {v[0.0]:.3f} at x = 0, "
+            f"{v[2.0]:.3f} at x = 2.")
 
 
 def draw(tau11: float = 0.6, corr: float = -0.25, *, seed: int = DEFAULT_SEED, ax=None) -> Figure:
@@ -249,47 +292,43 @@ def _draw(tau11, corr, seed, ax) -> tuple[Figure, _View]:
     return fig, view
 
 
-def widget():
-    """Sliders for the slope variance and the correlation, a "new draw" button and the figure.
+def widget(seed: int = DEFAULT_SEED) -> Any:
+    """Sliders for the slope variance and the correlation, a "new draw" button, the numbers and the figure.
+
+    A slider move redraws only what changed (see
+    :class:`~mlm_helpers.live_figure.LiveFigure`), well within a tenth of a
+    second.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the first draw; the button moves to the next one.
 
     Returns
     -------
     ipywidgets.VBox
+        Display it in a notebook. Its ``explorer`` attribute is the
+        :class:`~mlm_helpers.explorer_widget.SliderExplorer` (``sliders``,
+        ``numbers``, ``html``, ``image``, ``figure``).
 
     Examples
     --------
-    >>> w = widget()  # doctest: +SKIP
+    >>> ex = widget().explorer
+    >>> ex.sliders["corr"].value = 0.0
+    >>> round(ex.numbers["x_min"], 2)
+    0.0
     """
-    import ipywidgets as widgets
-    from IPython.display import display
+    figure = Figure(figsize=(10, 4.3), dpi=72)
+    axes = figure.subplots(1, 2)
+    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.97, wspace=0.22)
+    view = _View(axes, live=True)
 
-    lo, hi, step, default = PARAMS["tau11"]
-    t_slider = widgets.FloatSlider(value=default, min=lo, max=hi, step=step, description="τ11",
-                                   readout_format=".2f", continuous_update=False)
-    lo, hi, step, default = PARAMS["corr"]
-    c_slider = widgets.FloatSlider(value=default, min=lo, max=hi, step=step, description="corr(u0, u1)",
-                                   readout_format=".2f", continuous_update=False)
-    button = widgets.Button(description="new draw", tooltip="draw new groups (next seed)")
-    out = widgets.Output()
-    state = {"seed": DEFAULT_SEED}
-    # A figure outside pyplot (so no later plt.show() displays it), built and laid out once;
-    # later moves update its artists in place.
-    fig = Figure(figsize=(10, 4.3))
-    axes = fig.subplots(1, 2)
-    fig, view = _draw(t_slider.value, c_slider.value, state["seed"], axes)
+    def refresh(values: dict, seed: int) -> dict:
+        out = compute(values["tau11"], values["corr"], seed=seed)
+        view.update(out)
+        return out
 
-    def update(*_):
-        view.update(compute(t_slider.value, c_slider.value, seed=state["seed"]))
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
-
-    def new_draw(_):
-        state["seed"] += 1
-        update()
-
-    t_slider.observe(update, names="value")
-    c_slider.observe(update, names="value")
-    button.on_click(new_draw)
-    update()
-    return widgets.VBox([widgets.HBox([t_slider, c_slider, button]), out])
+    refresh({k: v[3] for k, v in PARAMS.items()}, seed)
+    live = LiveFigure(figure, view.dynamic())
+    return SliderExplorer(params=PARAMS, labels=LABELS, live=live, refresh=refresh,
+                          describe=lambda out, _values: describe(out), seed=seed).box

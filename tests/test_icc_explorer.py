@@ -109,13 +109,25 @@ def test_widget_updates_on_slider_moves_and_new_draws():
     first = ex.image.value
     ex.sliders["tau00"].value = 3.0
     ex.sliders["group_size"].value = 30
-    assert ex.numbers == ie.compute(tau00=3.0, group_size=30, seed=0)
-    assert ex.ax.get_title(loc="left").startswith("true ICC 0.43")
-    assert len(ex.ax.collections[0].get_offsets()) == 20 * 30
+    out = ie.compute(tau00=3.0, group_size=30, seed=0)
+    assert ex.numbers == out
+    assert ex.html.value == ie.describe(out, 20, 30)
+    assert "True ICC 0.43" in ex.html.value and f"mixed model {out['se_mixed']:.3f}" in ex.html.value
+    assert len(ex.figure.axes[0].collections[0].get_offsets()) == 20 * 30
     assert ex.image.value != first
     ex.button.click()
     assert ex.seed == 1
     assert ex.numbers == ie.compute(tau00=3.0, group_size=30, seed=1)
+
+
+def test_widget_reports_a_singular_fit_in_words():
+    ex = ie.widget(seed=0).explorer
+    ex.sliders["tau00"].value = 0.0
+    seeds = [s for s in range(40) if ie.compute(tau00=0.0, seed=s)["singular"]]
+    assert seeds, "no singular fit in 40 draws with tau00 = 0"
+    ex.seed = seeds[0] - 1
+    ex.new_draw()
+    assert ex.numbers["singular"] and "singular fit" in ex.html.value
 
 
 @pytest.mark.parametrize("bad, match", [(dict(tau00=-1.0), "tau00"), (dict(sigma2=0.0), "sigma2"),
@@ -133,7 +145,7 @@ def test_widget_fast_redraw_matches_a_full_render():
     ex.sliders["tau00"].value = 2.5
     ex.sliders["n_groups"].value = 35
     blitted = np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
-    for artist in ex._dynamic:
+    for artist in ex.live.dynamic:
         artist.set_animated(False)  # a full render of every artist, as the blitted image should look
     buf = io.BytesIO()
     ex.figure.savefig(buf, format="png")

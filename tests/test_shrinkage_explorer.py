@@ -115,9 +115,22 @@ def test_singular_fit_is_flagged():
     assert "singular" in se.draw(5, 0.05, seed=flags.index(True)).axes[1].get_title()
 
 
-def test_widget_builds():
+def test_widget_moves_refit_and_redraw():
     pytest.importorskip("ipywidgets")
-    w = se.widget()
-    sliders = w.children[0].children
-    assert sliders[0].value == se.PARAMS["group_size"][3]
-    sliders[1].value = 0.3  # moving a slider redraws without error
+    ex = se.widget(seed=3).explorer
+    assert ex.numbers["seed"] == 3
+    first = ex.image.value
+    assert first[:4] == b"\x89PNG"
+    moves = dict(group_size=25, ratio=0.3)
+    for name, value in moves.items():
+        ex.sliders[name].value = value
+    out = se.compute(**moves, seed=3)
+    np.testing.assert_array_equal(ex.numbers["raw_means"], out["raw_means"])
+    a1 = ex.figure.axes[0]
+    order = np.argsort(out["sizes"], kind="stable")  # rows sorted by group size
+    np.testing.assert_allclose(a1.collections[2].get_offsets()[:, 0], out["shrunk"][order])
+    assert [t.get_text() for t in a1.get_yticklabels()][-1] == f"n = {out['sizes'].max()}"
+    assert ex.html.value == se.describe(out)
+    assert ex.image.value != first
+    ex.button.click()
+    assert ex.seed == 4 and ex.numbers["seed"] == 4

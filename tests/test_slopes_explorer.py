@@ -94,9 +94,22 @@ def test_bad_input():
         sx.draw(ax=plt.subplots()[1])
 
 
-def test_widget_builds():
+def test_widget_moves_refit_and_redraw():
     pytest.importorskip("ipywidgets")
-    w = sx.widget()
-    sliders = w.children[0].children
-    assert sliders[0].value == sx.PARAMS["tau11"][3]
-    sliders[1].value = 0.5
+    ex = sx.widget(seed=3).explorer
+    assert ex.numbers["seed"] == 3
+    first = ex.image.value
+    assert first[:4] == b"\x89PNG"
+    moves = dict(tau11=1.2, corr=0.5)
+    for name, value in moves.items():
+        ex.sliders[name].value = value
+    out = sx.compute(**moves, seed=3)
+    np.testing.assert_array_equal(ex.numbers["intercepts"], out["intercepts"])
+    a1, a2 = ex.figure.axes
+    assert len(a1.collections[0].get_segments()) == sx.N_LINES  # the lines drawn are the new ones
+    np.testing.assert_allclose(a2.lines[0].get_ydata(), out["var_between"])
+    assert a2.get_ylim() == (0.0, 22.0)  # one scale for every setting
+    assert ex.html.value == sx.describe(out)
+    assert ex.image.value != first
+    ex.button.click()
+    assert ex.seed == 4 and ex.numbers["seed"] == 4
