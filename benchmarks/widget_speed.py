@@ -46,7 +46,7 @@ def sweep(mod) -> list[tuple[str, float]]:
     return moves
 
 
-def time_widget(mod) -> tuple[float, list[float], list[float]]:
+def time_widget(mod) -> tuple[float, list[float], list[float], float | None]:
     t0 = time.perf_counter()
     ex = mod.widget().explorer
     build = time.perf_counter() - t0
@@ -62,7 +62,8 @@ def time_widget(mod) -> tuple[float, list[float], list[float]]:
         t0 = time.perf_counter()
         mod.compute(**ex.params, seed=ex.seed)
         refit_times.append(time.perf_counter() - t0)
-    return build, move_times, refit_times
+    seen = ex.live.cache_hits + ex.live.cache_misses
+    return build, move_times, refit_times, (ex.live.cache_hits / seen if seen else None)
 
 
 def time_full_render(mod) -> list[float]:
@@ -85,18 +86,20 @@ def ms(x: float) -> str:
 def main() -> None:
     print("Slider moves, in milliseconds (median unless marked)")
     print(f"{'widget':<20}{'moves':>6}{'build':>9}{'refit':>8}{'move':>8}{'p90':>8}{'max':>8}"
-          f"{'full':>8}{'move/full':>11}")
+          f"{'full':>8}{'move/full':>11}{'axis reuse':>12}")
     for name in explorers():
         mod = importlib.import_module(f"mlm_helpers.{name}")
         mod.compute()  # imports and caches warm
-        build, moves, refits = time_widget(mod)
+        build, moves, refits, hits = time_widget(mod)
         full = time_full_render(mod)
         med = statistics.median(moves)
         print(f"{name:<20}{len(moves):>6}{ms(build):>9}{ms(statistics.median(refits))}{ms(med)}"
               f"{ms(statistics.quantiles(moves, n=10)[-1])}{ms(max(moves))}{ms(statistics.median(full))}"
-              f"{med / statistics.median(full):>11.2f}")
+              f"{med / statistics.median(full):>11.2f}{'-' if hits is None else f'{hits:.0%}':>12}")
     print("move: set a slider's value -> refit, blitted redraw, PNG and numbers in place (what a student waits).")
     print("full: the same figure drawn anew and rasterised (a plain redraw), for comparison.")
+    print("axis reuse: share of moving-axis renderings copied from an earlier move instead of redrawn"
+          " (- : no axis moves).")
 
 
 if __name__ == "__main__":

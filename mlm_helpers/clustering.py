@@ -199,7 +199,9 @@ def fit_ri_balanced(y: np.ndarray, X: np.ndarray | None = None, *, reml: bool = 
     section 3) with one random intercept and equal group sizes, evaluated for
     all data sets together: a grid over ``theta = sqrt(tau00) / sigma``, then
     golden-section search in the best bracket, then a check of the boundary
-    ``theta = 0`` (a singular fit, ``tau00 = 0``).
+    ``theta = 0`` (a singular fit, ``tau00 = 0``). For the intercept-only model
+    by REML (``X`` not given) the optimum is known in closed form, the ANOVA
+    estimates truncated at zero, and is used instead of the search.
 
     Parameters
     ----------
@@ -236,6 +238,7 @@ def fit_ri_balanced(y: np.ndarray, X: np.ndarray | None = None, *, reml: bool = 
     R, J, m = y.shape
     if J < 2 or m < 1:
         raise MLMInputError(f"y needs at least 2 groups of at least 1 unit; got {J} groups of {m}.")
+    closed_form = X is None and reml and m >= 2
     if X is None:
         X = np.ones((R, J, m, 1))
     X = np.asarray(X, dtype=float)
@@ -246,7 +249,41 @@ def fit_ri_balanced(y: np.ndarray, X: np.ndarray | None = None, *, reml: bool = 
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(X))):
         raise MLMInputError("y and X must be finite (no NaN or infinite values).")
     st = _Stats(y, X)
+    if closed_form:
+        theta = _theta_anova_reml(y)
+    else:
+        theta = _theta_search(st, reml)
+    dev, XtXa, RX, cbeta, r2 = st.pieces(theta, reml)
+    beta = np.linalg.solve(np.swapaxes(RX, -1, -2), cbeta[..., None])[..., 0]
+    sigma2 = r2 / (st.n - st.p if reml else st.n)
+    vcov = sigma2[:, None, None] * np.linalg.inv(XtXa)
+    se = np.sqrt(np.diagonal(vcov, axis1=-2, axis2=-1))
+    return BalancedFits(beta, se, sigma2 * theta**2, sigma2, theta, dev, bool(reml))
 
+
+def _theta_anova_reml(y: np.ndarray) -> np.ndarray:
+    """REML optimum of ``y ~ 1 + (1 | group)`` for balanced data (R, J, m), m >= 2, in closed form.
+
+    With equal group sizes the REML estimates are the ANOVA ones, truncated at
+    zero: :math:`\\hat\\sigma^2 = MSW`, :math:`\\hat\\tau_{00} = (MSB - MSW)/m` when
+    MSB > MSW, and otherwise :math:`\\hat\\tau_{00} = 0` (Searle, Casella and McCulloch
+    1992, section 4.7). Only their ratio is returned, as
+    :math:`\\theta = \\sqrt{\\hat\\tau_{00}/\\hat\\sigma^2}`.
+    """
+    R, J, m = y.shape
+    means = y.mean(axis=2)
+    ssw = ((y - means[..., None]) ** 2).sum(axis=(1, 2))
+    ssb = m * ((means - means.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    msw = ssw / (J * (m - 1))
+    msb = ssb / (J - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where((msb > msw) & (msw > 0), (msb - msw) / (m * msw), 0.0)
+    return np.sqrt(ratio)
+
+
+def _theta_search(st: _Stats, reml: bool) -> np.ndarray:
+    """Optimum of the profiled deviance over theta, for every data set: grid, golden section, boundary."""
+    R = st.R
     grid = np.concatenate([[0.0], np.logspace(-3, 3, 49)])
     dev_grid = st.deviance(np.repeat(grid[:, None], R, axis=1), reml)  # (K, R)
     k = np.argmin(dev_grid, axis=0)
@@ -269,14 +306,7 @@ def fit_ri_balanced(y: np.ndarray, X: np.ndarray | None = None, *, reml: bool = 
     theta = (a + b) / 2
     dev_opt = st.deviance(theta, reml)
     at_zero = dev_grid[0] <= dev_opt + 1e-10  # the boundary tau00 = 0 is the optimum
-    theta = np.where(at_zero, 0.0, theta)
-
-    dev, XtXa, RX, cbeta, r2 = st.pieces(theta, reml)
-    beta = np.linalg.solve(np.swapaxes(RX, -1, -2), cbeta[..., None])[..., 0]
-    sigma2 = r2 / (st.n - st.p if reml else st.n)
-    vcov = sigma2[:, None, None] * np.linalg.inv(XtXa)
-    se = np.sqrt(np.diagonal(vcov, axis1=-2, axis2=-1))
-    return BalancedFits(beta, se, sigma2 * theta**2, sigma2, theta, dev, bool(reml))
+    return np.where(at_zero, 0.0, theta)
 
 
 def ols_fit(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

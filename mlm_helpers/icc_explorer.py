@@ -39,7 +39,7 @@ from matplotlib.ticker import MaxNLocator
 from .clustering import fit_ri_balanced
 from .errors import MLMInputError
 from .explorer_widget import SliderExplorer
-from .live_figure import LiveFigure
+from .live_figure import LiveFigure, snap_limits
 
 __all__ = ["PARAMS", "DEFAULT_SEED", "simulate", "compute", "draw", "describe", "widget"]
 
@@ -290,7 +290,10 @@ class _Panels:
         ax.set_xlim(-1, n_groups)
         lo, hi = float(y.min()), float(y.max())
         pad = 0.15 * (hi - lo)
-        ax.set_ylim(lo - pad, hi + 2 * pad)  # room for the legend
+        limits = (lo - pad, hi + 2 * pad)  # room for the legend
+        # The widget snaps limits to round numbers: they repeat as sliders move, and then
+        # the axis's rendering is reused instead of redrawn.
+        ax.set_ylim(*(snap_limits(*limits, steps=10) if self.live else limits))
         if not self.live:
             ax.set_xlabel(f"{n_groups} groups of {group_size} units, sorted by group mean")
             note = " (singular fit: τ₀₀ estimated as 0)" if out["singular"] else ""
@@ -305,7 +308,7 @@ class _Panels:
             self.whiskers[k].set_ydata([out["mean"] - _Z95 * se, out["mean"] + _Z95 * se])
             self.centres[k].set_ydata([out["mean"]])
         half = 1.15 * (_Z95 * max(out["se_naive"], out["se_mixed"]) + abs(out["mean"]))
-        self.ax_ci.set_ylim(-half, half)
+        self.ax_ci.set_ylim(*(snap_limits(-half, half, steps=8) if self.live else (-half, half)))
 
 
 def describe(out: dict[str, Any], n_groups: int, group_size: int) -> str:

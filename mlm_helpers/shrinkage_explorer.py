@@ -38,7 +38,7 @@ from matplotlib.ticker import MaxNLocator
 from .engine_fast import fit_fast, sufficient_stats_arrays
 from .errors import MLMInputError
 from .explorer_widget import SliderExplorer
-from .live_figure import LiveFigure
+from .live_figure import LiveFigure, snap_limits
 
 __all__ = ["PARAMS", "N_GROUPS", "GRAND_MEAN", "SIGMA2", "DEFAULT_SEED", "group_sizes", "compute", "draw", "describe",
            "widget"]
@@ -244,7 +244,10 @@ class _View:
         a1.set_yticklabels([f"n = {k}" for k in out["sizes"][order][self.label_rows]], fontsize=7)
         allv = np.concatenate([raw, shr, tru])
         pad = 0.06 * (allv.max() - allv.min() + 1e-9)
-        a1.set_xlim(allv.min() - pad, allv.max() + pad)
+        limits = (allv.min() - pad, allv.max() + pad)
+        # The widget snaps limits to round numbers: they repeat as sliders move, and then
+        # the axis's rendering is reused instead of redrawn.
+        a1.set_xlim(*(snap_limits(*limits, steps=10) if self.live else limits))
         nmax = _NMAX_LIVE if self.live else max(60.0, 1.05 * float(out["sizes"].max()))
         grid = np.linspace(1, nmax, 200)
         self.lam_true.set_data(grid, out["tau00"] / (out["tau00"] + SIGMA2 / grid))
@@ -357,5 +360,13 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
 
     refresh({k: v[3] for k, v in PARAMS.items()}, seed)  # limits and ticks in place before the first render
     live = LiveFigure(figure, view.dynamic())
+    # The size labels depend on the group-size slider only: render them once for each of its values.
+    a1 = axes[0]
+    current = [t.get_text() for t in a1.get_yticklabels()]
+    lo, hi, step, _ = PARAMS["group_size"]
+    for n in np.arange(lo, hi + step / 2, step):
+        a1.set_yticklabels([f"n = {k}" for k in group_sizes(int(n))[view.label_rows]], fontsize=7)
+        live.remember(a1.yaxis)
+    a1.set_yticklabels(current, fontsize=7)
     return SliderExplorer(params=PARAMS, labels=LABELS, live=live, refresh=refresh,
                           describe=lambda out, _values: describe(out), seed=seed, integer=("group_size",)).box

@@ -46,6 +46,19 @@ def test_batched_fit_finds_the_boundary_like_mh_fit():
             assert (fits.tau00[r] == 0) == res.is_singular
 
 
+@pytest.mark.parametrize("J, m, tau00", [(2, 2, 0.0), (5, 2, 0.1), (20, 10, 0.2), (3, 40, 0.0), (50, 50, 3.0)])
+def test_closed_form_reml_equals_the_search(J, m, tau00):
+    """Intercept only, REML: the ANOVA closed form and the golden-section search find the same optimum."""
+    rng = np.random.default_rng(J * 100 + m)
+    y = np.sqrt(tau00) * rng.standard_normal((300, J, 1)) + rng.standard_normal((300, J, m))
+    closed = cl.fit_ri_balanced(y)
+    search = cl.fit_ri_balanced(y, np.ones((J, m, 1)))  # an explicit X takes the general route
+    assert np.all(closed.deviance <= search.deviance + 1e-9)
+    np.testing.assert_array_equal(closed.tau00 == 0, search.tau00 == 0)
+    np.testing.assert_allclose(closed.icc, search.icc, atol=1e-6)
+    np.testing.assert_allclose(closed.se, search.se, rtol=1e-6)
+
+
 def test_batched_fit_recovers_known_parameters():
     y, X = cl.simulate_balanced(0.3, 40, 10, 300, beta_x=0.5, gamma_w=0.2, seed=5)
     fits = cl.fit_ri_balanced(y, X)

@@ -97,3 +97,50 @@ def test_dynamic_artists_are_drawn_in_zorder():
     assert live.dynamic == [bottom, top]
     centre = live.rgb()[50, 50]
     assert tuple(centre) == (255, 0, 0)
+
+
+
+def test_axis_renderings_are_reused_and_look_the_same():
+    fig = Figure(figsize=(4, 3), dpi=72)
+    ax = fig.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    live = LiveFigure(fig, [line, ax.yaxis])
+    ax.set_ylim(0, 10)
+    first = live.rgb()
+    ax.set_ylim(0, 20)
+    live.rgb()
+    assert (live.cache_hits, live.cache_misses) == (0, 2)
+    ax.set_ylim(0, 10)  # back to a state seen before: copied, not redrawn
+    again = live.rgb()
+    assert live.cache_hits == 1
+    np.testing.assert_array_equal(first, again)
+
+
+def test_remember_prepares_a_state_and_rejects_static_axes():
+    fig = Figure(figsize=(4, 3), dpi=72)
+    ax = fig.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    live = LiveFigure(fig, [line, ax.yaxis])
+    ax.set_ylim(0, 5)
+    live.remember(ax.yaxis)
+    ax.set_ylim(0, 1)
+    live.rgb()
+    ax.set_ylim(0, 5)
+    live.rgb()
+    assert live.cache_hits == 1 and live.cache_misses == 1
+    with pytest.raises(ValueError, match="dynamic axes"):
+        live.remember(ax.xaxis)
+
+
+def test_overlapping_axis_renderings_are_drawn_afresh():
+    """An x and a y axis whose labels meet at the corner: copying one rectangle would wipe the other."""
+    fig = Figure(figsize=(3, 3), dpi=72)
+    ax = fig.subplots()
+    ax.tick_params(labelsize=16)
+    (line,) = ax.plot([0, 1], [0, 1])
+    live = LiveFigure(fig, [line, ax.xaxis, ax.yaxis])
+    for lim in [(0, 1), (0, 2), (0, 1)]:
+        ax.set_xlim(*lim)
+        ax.set_ylim(*lim)
+        blitted = live.rgb().astype(int)
+        assert np.abs(blitted - _full_render(live)).mean() < 0.05
