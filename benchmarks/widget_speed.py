@@ -4,7 +4,7 @@ An explorer module (``mlm_helpers/*_explorer.py``) has ``PARAMS`` (slider name -
 step, default)), ``compute(**params)``, ``draw(**params)`` and ``widget()``. This script builds
 each widget, moves every slider through all its values and back (as a student does), and
 times each move from setting the slider's value to the new PNG and numbers being in place:
-what a student waits for, apart from the browser showing a picture of ~40 KB. It prints the
+what a student waits for, apart from the browser showing a picture of 20-60 KB. It prints the
 median, 90th percentile and maximum per widget, the refit alone, and, for comparison in the
 same run, a full render of the same figure (``draw`` into a new figure, then rasterise), which
 is what a plain ``plt.show()`` in the callback would cost. Target: well under 100 ms a move.
