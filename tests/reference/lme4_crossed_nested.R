@@ -8,7 +8,7 @@
 #   designs_three_level.csv  simulate_three_level(30, 3, 10, tau_school=4, tau_class=2, sigma2=20,
 #                            school_effect=1, pupil_effect=2, seed=9), random effects dropped
 # and writes tests/reference/lme4_crossed_nested.csv in the long format of lme4_reference.csv.
-suppressPackageStartupMessages(library(lme4))
+source(file.path("tests", "reference", "lme4_common.R"))
 ref <- file.path("tests", "reference")
 cr <- read.csv(file.path(ref, "designs_crossed.csv"), colClasses = c(student = "character", rater = "character"))
 tl <- read.csv(file.path(ref, "designs_three_level.csv"), colClasses = c(school = "character", class = "character"))
@@ -21,35 +21,5 @@ specs <- list(
   list("three_level_ml", y ~ w + x + (1 | school) + (1 | class), tl, FALSE),
   list("three_level_class_only_reml", y ~ w + x + (1 | class), tl, TRUE)
 )
-rows <- list()
-add <- function(id, quantity, name1, name2, value) {
-  rows[[length(rows) + 1]] <<- data.frame(model = id, quantity = quantity, name1 = name1,
-                                          name2 = name2, value = value)
-}
-ctrl <- lmerControl(optimizer = "bobyqa", optCtrl = list(maxfun = 1e5))
-for (s in specs) {
-  id <- s[[1]]
-  m <- lmer(s[[2]], data = s[[3]], REML = s[[4]], control = ctrl)
-  add(id, "formula", paste(deparse(s[[2]]), collapse = ""), "", NA)
-  add(id, "reml", "", "", as.numeric(s[[4]]))
-  add(id, "loglik", "", "", as.numeric(logLik(m)))
-  add(id, "nobs", "", "", nobs(m))
-  add(id, "singular", "", "", as.numeric(isSingular(m)))
-  add(id, "sigma2", "", "", sigma(m)^2)
-  cf <- coef(summary(m))
-  for (k in seq_len(nrow(cf))) {
-    nm <- sub("^\\(Intercept\\)$", "Intercept", rownames(cf)[k])
-    add(id, "fixef", nm, "", cf[k, "Estimate"])
-    add(id, "se", nm, "", cf[k, "Std. Error"])
-  }
-  vc <- as.data.frame(VarCorr(m))
-  for (k in seq_len(nrow(vc))) {
-    v1 <- ifelse(is.na(vc$var1[k]), "", sub("^\\(Intercept\\)$", "Intercept", vc$var1[k]))
-    add(id, "vcov", paste(vc$grp[k], v1, sep = "|"), "", vc$vcov[k])
-    add(id, "sdcor", paste(vc$grp[k], v1, sep = "|"), "", vc$sdcor[k])
-  }
-  for (g in names(ngrps(m))) add(id, "ngroups", g, "", ngrps(m)[[g]])
-}
-out <- do.call(rbind, rows)
-write.csv(out, file.path(ref, "lme4_crossed_nested.csv"), row.names = FALSE)
-cat(sprintf("R %s, lme4 %s: wrote %d rows\n", getRversion(), packageVersion("lme4"), nrow(out)))
+fit_specs(specs, ic = FALSE)
+write_rows("lme4_crossed_nested.csv")

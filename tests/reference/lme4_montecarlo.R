@@ -6,20 +6,14 @@
 # montecarlo.simulate_dataset(J, m, rep=0, seed=...); tests/test_montecarlo_lme4.py checks
 # that they are reproduced exactly) and writes tests/reference/lme4_montecarlo.csv in the
 # long format of lme4_reference.csv (model, quantity, name1, name2, value).
-suppressPackageStartupMessages(library(lme4))
+source(file.path("tests", "reference", "lme4_common.R"))
 
-rows <- list()
-add <- function(model, quantity, name1 = "", name2 = "", value = NA) {
-  rows[[length(rows) + 1]] <<- data.frame(model = model, quantity = quantity, name1 = name1,
-                                          name2 = name2, value = value)
-}
 for (cell in c("30x5", "20x30", "10x5", "10x5s")) {
   d <- read.csv(file.path("tests", "reference", paste0("montecarlo_", cell, ".csv")))
   d$g <- factor(d$g)
   for (reml in c(TRUE, FALSE)) {
     id <- paste0("mc_", cell, if (reml) "_reml" else "_ml")
-    m <- lmer(y ~ x * w + (1 + x | g), data = d, REML = reml,
-              control = lmerControl(optimizer = "bobyqa", optCtrl = list(maxfun = 1e5)))
+    m <- lmer(y ~ x * w + (1 + x | g), data = d, REML = reml, control = ctrl)
     add(id, "loglik", value = as.numeric(logLik(m)))
     add(id, "singular", value = as.numeric(isSingular(m)))
     fe <- summary(m)$coefficients
@@ -33,5 +27,4 @@ for (cell in c("30x5", "20x30", "10x5", "10x5s")) {
     }
   }
 }
-out <- do.call(rbind, rows)
-write.csv(out, file.path("tests", "reference", "lme4_montecarlo.csv"), row.names = FALSE)
+write_rows("lme4_montecarlo.csv")

@@ -5,7 +5,7 @@
 # It reads the CSVs bundled in mlm_helpers/data and writes
 #   tests/reference/lme4_reference.csv   (one row per reported number)
 # The tests compare against that CSV, so CI needs no R.
-suppressPackageStartupMessages(library(lme4))
+source(file.path("tests", "reference", "lme4_common.R"))
 
 dat <- function(name, groups) {
   d <- read.csv(file.path("mlm_helpers", "data", paste0(name, ".csv")),
@@ -46,45 +46,7 @@ specs <- list(
   list("hsb_rs_ml", MathAch ~ SES_c + SES_gm + (SES_c | School), hsb, FALSE)
 )
 
-rows <- list()
-add <- function(id, quantity, name1, name2, value) {
-  rows[[length(rows) + 1]] <<- data.frame(model = id, quantity = quantity, name1 = name1,
-                                          name2 = name2, value = value)
-}
-ctrl <- lmerControl(optimizer = "bobyqa", optCtrl = list(maxfun = 1e5))
-for (s in specs) {
-  id <- s[[1]]
-  m <- lmer(s[[2]], data = s[[3]], REML = s[[4]], control = ctrl)
-  add(id, "formula", paste(deparse(s[[2]]), collapse = ""), "", NA)
-  add(id, "reml", "", "", as.numeric(s[[4]]))
-  add(id, "loglik", "", "", as.numeric(logLik(m)))
-  add(id, "aic", "", "", AIC(m))
-  add(id, "bic", "", "", BIC(m))
-  add(id, "nobs", "", "", nobs(m))
-  add(id, "singular", "", "", as.numeric(isSingular(m)))
-  add(id, "sigma2", "", "", sigma(m)^2)
-  cf <- coef(summary(m))
-  for (k in seq_len(nrow(cf))) {
-    nm <- sub("^\\(Intercept\\)$", "Intercept", rownames(cf)[k])
-    add(id, "fixef", nm, "", cf[k, "Estimate"])
-    add(id, "se", nm, "", cf[k, "Std. Error"])
-  }
-  vc <- as.data.frame(VarCorr(m))
-  for (k in seq_len(nrow(vc))) {
-    v1 <- ifelse(is.na(vc$var1[k]), "", sub("^\\(Intercept\\)$", "Intercept", vc$var1[k]))
-    v2 <- ifelse(is.na(vc$var2[k]), "", sub("^\\(Intercept\\)$", "Intercept", vc$var2[k]))
-    add(id, "vcov", paste(vc$grp[k], v1, sep = "|"), v2, vc$vcov[k])
-    add(id, "sdcor", paste(vc$grp[k], v1, sep = "|"), v2, vc$sdcor[k])
-  }
-  for (g in names(ngrps(m))) add(id, "ngroups", g, "", ngrps(m)[[g]])
-  re <- ranef(m)
-  for (g in names(re)) {
-    r <- re[[g]]
-    for (lev in rownames(r)) for (v in colnames(r)) {
-      add(id, "ranef", paste(g, lev, sep = "|"), sub("^\\(Intercept\\)$", "Intercept", v), r[lev, v])
-    }
-  }
-}
+fit_specs(specs, ranef = TRUE)
 # Likelihood-ratio tests as R's anova() reports them (refit = FALSE keeps REML for random parts).
 lr <- function(id, m0, m1, refit) {
   a <- anova(m0, m1, refit = refit)
@@ -97,6 +59,4 @@ lr("sleep_ri_vs_rs_reml",
 lr("hsb_null_vs_ses_ml",
    lmer(MathAch ~ 1 + (1 | School), hsb), lmer(MathAch ~ SES + (1 | School), hsb), TRUE)
 
-out <- do.call(rbind, rows)
-write.csv(out, file.path("tests", "reference", "lme4_reference.csv"), row.names = FALSE)
-cat(sprintf("R %s, lme4 %s: wrote %d rows\n", getRversion(), packageVersion("lme4"), nrow(out)))
+write_rows("lme4_reference.csv")
