@@ -2,10 +2,10 @@
 
 Each explorer module (``icc_explorer``, ``shrinkage_explorer``,
 ``slopes_explorer``) supplies what is particular to it: its sliders
-(``PARAMS``: name -> (min, max, step, default)), a :class:`LiveFigure`, a
-function that recomputes and updates the figure's artists for the slider
-values and seed and returns the numbers, and a function that writes those
-numbers as a short HTML paragraph. :class:`SliderExplorer` does the wiring:
+(``PARAMS``: name -> (min, max, step, default)), a figure and the artists in
+it that change, a function that recomputes and updates those artists for the
+slider values and seed and returns the numbers, and a function that writes
+those numbers as a short HTML paragraph. :class:`SliderExplorer` does the wiring:
 every slider move or new draw calls :meth:`SliderExplorer.update`, which
 refits, redraws only what changed and replaces the picture and the numbers.
 
@@ -27,15 +27,15 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from matplotlib.artist import Artist
+from matplotlib.figure import Figure
 
 from .live_figure import LiveFigure
 
 __all__ = ["SliderExplorer"]
-
-#: Parameters whose sliders take whole numbers.
-_INTEGER_HINTS = ("n_groups", "group_size")
 
 
 class SliderExplorer:
@@ -47,8 +47,10 @@ class SliderExplorer:
         Slider name -> (min, max, step, default).
     labels : mapping
         Slider name -> the label shown next to it.
-    live : LiveFigure
-        The figure, with its dynamic artists declared.
+    figure : matplotlib.figure.Figure
+        The figure, laid out.
+    dynamic : sequence of matplotlib artists
+        The artists that ``refresh`` changes (see :class:`LiveFigure`).
     refresh : callable
         ``refresh(values, seed)``: recompute for the slider values (a dict)
         and the seed, update the figure's artists in place and return the
@@ -58,11 +60,8 @@ class SliderExplorer:
         an HTML fragment.
     seed : int
         Seed of the first draw; the button moves to the next one.
-    integer : iterable of str, optional
-        Sliders that take whole numbers (default: ``n_groups`` and
-        ``group_size`` when present).
-    formats : mapping, optional
-        Slider name -> readout format of a float slider (default ``".2f"``).
+    integer : tuple of str
+        Sliders that take whole numbers (the others show two decimals).
 
     Attributes
     ----------
@@ -70,6 +69,8 @@ class SliderExplorer:
         Name -> ipywidgets slider; set ``.value`` to move it.
     button, image, html, box
         The new-draw button, the picture, the numbers and the whole widget.
+    live : LiveFigure
+        The figure, redrawn in part on each update.
     numbers : dict
         The numbers of the last update.
     seed : int
@@ -79,15 +80,16 @@ class SliderExplorer:
     """
 
     def __init__(self, *, params: Mapping[str, tuple[float, float, float, float]], labels: Mapping[str, str],
-                 live: LiveFigure, refresh: Callable[[dict[str, Any], int], dict[str, Any]],
+                 figure: Figure, dynamic: Sequence[Artist],
+                 refresh: Callable[[dict[str, Any], int], dict[str, Any]],
                  describe: Callable[[dict[str, Any], dict[str, Any]], str], seed: int,
-                 integer: tuple[str, ...] | None = None, formats: Mapping[str, str] | None = None) -> None:
+                 integer: tuple[str, ...] = ()) -> None:
         import ipywidgets as widgets
 
-        integer = tuple(p for p in params if p in _INTEGER_HINTS) if integer is None else integer
-        formats = dict(formats or {})
-        self.live = live
-        self.figure = live.figure
+        # Set the artists (limits, ticks) for the first draw before LiveFigure renders the static parts.
+        refresh({name: spec[3] for name, spec in params.items()}, int(seed))
+        self.live = LiveFigure(figure, dynamic)
+        self.figure = figure
         self._refresh = refresh
         self._describe = describe
         self.seed = int(seed)
@@ -101,7 +103,7 @@ class SliderExplorer:
                 slider = widgets.IntSlider(value=int(default), min=int(lo), max=int(hi), step=int(step), **common)
             else:
                 slider = widgets.FloatSlider(value=default, min=lo, max=hi, step=step,
-                                             readout_format=formats.get(name, ".2f"), **common)
+                                             readout_format=".2f", **common)
             slider.observe(self._on_move, names="value")
             self.sliders[name] = slider
         self.button = widgets.Button(description="new draw", icon="refresh",

@@ -39,7 +39,7 @@ from matplotlib.ticker import MaxNLocator
 from .clustering import fit_ri_balanced
 from .errors import MLMInputError
 from .explorer_widget import SliderExplorer
-from .live_figure import LiveFigure, snap_limits
+from .live_figure import snap_limits
 
 __all__ = ["PARAMS", "DEFAULT_SEED", "simulate", "compute", "draw", "describe", "widget"]
 
@@ -50,9 +50,6 @@ PARAMS: dict[str, tuple[float, float, float, float]] = {
     "n_groups": (5, 50, 5, 20),
     "group_size": (5, 50, 5, 10),
 }
-
-#: Default slider values.
-PARAMS_DEFAULTS: dict[str, float] = {name: spec[3] for name, spec in PARAMS.items()}
 
 LABELS = {
     "tau00": "between-group variance τ₀₀",
@@ -368,7 +365,5 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
     def describe_values(out: dict[str, Any], values: dict[str, Any]) -> str:
         return describe(out, int(values["n_groups"]), int(values["group_size"]))
 
-    refresh(PARAMS_DEFAULTS, seed)  # limits and ticks in place before the first (full) render
-    live = LiveFigure(figure, panels.dynamic())
-    return SliderExplorer(params=PARAMS, labels=LABELS, live=live, refresh=refresh, describe=describe_values,
-                          seed=seed).box
+    return SliderExplorer(params=PARAMS, labels=LABELS, figure=figure, dynamic=panels.dynamic(), refresh=refresh,
+                          describe=describe_values, seed=seed, integer=("n_groups", "group_size")).box

@@ -38,7 +38,7 @@ from matplotlib.ticker import MaxNLocator
 from .engine_fast import fit_fast, sufficient_stats_arrays
 from .errors import MLMInputError
 from .explorer_widget import SliderExplorer
-from .live_figure import LiveFigure, snap_limits
+from .live_figure import snap_limits
 
 __all__ = ["PARAMS", "N_GROUPS", "GRAND_MEAN", "SIGMA2", "DEFAULT_SEED", "group_sizes", "compute", "draw", "describe",
            "widget"]
@@ -358,15 +358,14 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
         view.update(out)
         return out
 
-    refresh({k: v[3] for k, v in PARAMS.items()}, seed)  # limits and ticks in place before the first render
-    live = LiveFigure(figure, view.dynamic())
+    explorer = SliderExplorer(params=PARAMS, labels=LABELS, figure=figure, dynamic=view.dynamic(), refresh=refresh,
+                              describe=lambda out, _values: describe(out), seed=seed, integer=("group_size",))
     # The size labels depend on the group-size slider only: render them once for each of its values.
     a1 = axes[0]
     current = [t.get_text() for t in a1.get_yticklabels()]
     lo, hi, step, _ = PARAMS["group_size"]
     for n in np.arange(lo, hi + step / 2, step):
         a1.set_yticklabels([f"n = {k}" for k in group_sizes(int(n))[view.label_rows]], fontsize=7)
-        live.remember(a1.yaxis)
+        explorer.live.remember(a1.yaxis)
     a1.set_yticklabels(current, fontsize=7)
-    return SliderExplorer(params=PARAMS, labels=LABELS, live=live, refresh=refresh,
-                          describe=lambda out, _values: describe(out), seed=seed, integer=("group_size",)).box
+    return explorer.box

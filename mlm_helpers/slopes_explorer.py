@@ -43,7 +43,6 @@ from matplotlib.figure import Figure
 
 from .errors import MLMInputError
 from .explorer_widget import SliderExplorer
-from .live_figure import LiveFigure
 
 __all__ = ["PARAMS", "GAMMA00", "GAMMA10", "TAU00", "SIGMA2", "X_RANGE", "N_LINES", "N_SIM", "DEFAULT_SEED",
            "between_variance", "compute", "draw", "describe", "widget"]
@@ -328,7 +327,5 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
         view.update(out)
         return out
 
-    refresh({k: v[3] for k, v in PARAMS.items()}, seed)
-    live = LiveFigure(figure, view.dynamic())
-    return SliderExplorer(params=PARAMS, labels=LABELS, live=live, refresh=refresh,
+    return SliderExplorer(params=PARAMS, labels=LABELS, figure=figure, dynamic=view.dynamic(), refresh=refresh,
                           describe=lambda out, _values: describe(out), seed=seed).box
