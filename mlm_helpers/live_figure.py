@@ -95,7 +95,7 @@ class LiveFigure:
 
     def _freeze_axis_labels(self) -> None:
         """Turn the label of every dynamic axis into a static figure text, where it was drawn."""
-        axes = [a for a in self.dynamic if isinstance(a, Axis) and a.label.get_visible() and a.label.get_text()]
+        axes = [a for a in self._axes if a.label.get_visible() and a.label.get_text()]
         if not axes:
             return
         canvas = self.figure.canvas
@@ -111,9 +111,7 @@ class LiveFigure:
 
     def invalidate(self) -> None:
         """Forget the background and the axis renderings: call after changing a static part of the figure."""
-        self._background = None
-        for cache in self._axis_cache.values():
-            cache.clear()
+        self._background = None  # the next render draws it again and empties the axis caches
 
     @staticmethod
     def _axis_key(axis: Axis) -> tuple:
@@ -143,16 +141,16 @@ class LiveFigure:
             for cache in self._axis_cache.values():
                 cache.clear()
 
-    def _cached(self, axis: Axis) -> tuple[Any, tuple[float, float, float, float]]:
+    def _cached(self, axis: Axis, count: bool = True) -> tuple[Any, tuple[float, float, float, float]]:
         """The rendering of ``axis`` in its current state: from the cache, or drawn and kept."""
         cache = self._axis_cache[axis]
         key = self._axis_key(axis)
         if key in cache:
             cache.move_to_end(key)
-            self.cache_hits += 1
+            self.cache_hits += count
         else:
             cache[key] = self._snapshot(axis, self.figure.canvas.get_renderer())
-            self.cache_misses += 1
+            self.cache_misses += count
             if len(cache) > self._cache_size:
                 cache.popitem(last=False)
         return cache[key]
@@ -167,8 +165,7 @@ class LiveFigure:
         if axis not in self._axis_cache:
             raise ValueError("remember() takes one of the dynamic axes given to LiveFigure.")
         self._ensure_background()
-        self._cached(axis)
-        self.cache_misses -= 1  # preparation, not a slider move
+        self._cached(axis, count=False)  # preparation, not a slider move
 
     def render(self) -> None:
         """Bring the canvas up to date: the stored background plus the dynamic artists as they are now."""
