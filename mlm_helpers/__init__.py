@@ -7,7 +7,7 @@ Examples
 (180, 3)
 """
 
-from . import check
+from . import check, numbers
 from .centring import centre_grand, centre_within, within_between_effects
 from .compare import LRTResult, chibar_pvalue, lrt
 from .datasets import list_datasets, load_dataset
@@ -21,6 +21,7 @@ from .errors import (
 from .exercises import check_answer, list_exercises
 from .fitting import fit
 from .icc import design_effect, icc, icc_anova
+from .optsummary import OptSummary
 from .result import MixedResult
 from .simulate import simulate_two_level
 
@@ -32,10 +33,12 @@ __all__ = [
     "MLMInputError",
     "MissingDataWarning",
     "MixedResult",
+    "OptSummary",
     "SingularFitWarning",
     "LRTResult",
     "centre_grand",
     "check",
+    "numbers",
     "check_answer",
     "list_exercises",
     "centre_within",

@@ -46,6 +46,7 @@ from scipy.linalg import solve_triangular
 
 from ._threads import single_blas_thread
 from .design import ModelFrame
+from .optsummary import TOLERANCES, OptSummary
 
 __all__ = ["SuffStats", "sufficient_stats", "profiled_deviance", "deviance_many", "deviance_pieces", "FastFit", "fit_fast",
            "theta_to_lambda"]
@@ -431,6 +432,7 @@ class FastFit:
     message: str
     n_evals: int
     reml: bool
+    optsummary: OptSummary | None = None
 
 
 def _minimise_1d(f, fmany, upper_start: float = 1e3) -> tuple[float, float, int]:
@@ -452,15 +454,15 @@ def _minimise_1d(f, fmany, upper_start: float = 1e3) -> tuple[float, float, int]
     best_t, best_v = float(res.x), float(res.fun)
     if vals[k] < best_v:
         best_t, best_v = float(grid[k]), float(vals[k])
-    if vals[0] <= best_v + 1e-10:  # the boundary theta = 0 is the optimum (singular fit)
+    if vals[0] <= best_v + TOLERANCES["boundary_tol"]:  # the boundary theta = 0 is the optimum (singular fit)
         best_t, best_v = 0.0, float(vals[0])
     return best_t, best_v, evals
 
 
-def _value_and_grad(fmany, x: np.ndarray, lb: np.ndarray) -> tuple[float, np.ndarray]:
+def _value_and_grad(fmany, x: np.ndarray, lb: np.ndarray, rel_step: float = 1e-6) -> tuple[float, np.ndarray]:
     """Deviance and its central-difference gradient from one batched evaluation."""
     k = len(x)
-    h = 1e-6 * np.maximum(1.0, np.abs(x))
+    h = rel_step * np.maximum(1.0, np.abs(x))
     pts = np.repeat(x[None], 2 * k + 1, axis=0)
     idx = np.arange(k)
     pts[1 + idx, idx] += h
@@ -494,9 +496,86 @@ def _hessian(fmany, x: np.ndarray, free: np.ndarray) -> np.ndarray:
     return H
 
 
+@dataclass
+class _Stop:
+    """The state of the fit at the stop: what the convergence check reports."""
+
+    gradient: float
+    scaled_gradient: float
+    decrement: float
+    iterations: int
+
+
+def _newton_polish(fmany, x: np.ndarray, lb: np.ndarray) -> tuple[np.ndarray, _Stop]:
+    """Newton steps on the free parameters until a step moves theta by less than ``xtol_rel``.
+
+    Gradients are central differences with a relative step ``fd_step`` (accurate to about 1e-8 of
+    the curvature, so theta is pinned down far below the flatness of the deviance, which only
+    fixes theta to about the square root of the rounding error). A step is kept when the deviance
+    does not rise beyond rounding; otherwise it is halved. The returned stop record holds the
+    projected gradient, lme4's scaled gradient and the Newton decrement at the final point.
+    """
+    tol = TOLERANCES
+    x = np.array(x, dtype=float)
+    dev, g = _value_and_grad(fmany, x, lb, tol["fd_step"])
+    noise = 1e-12 * max(1.0, abs(dev))
+    H = None
+    it = 0
+    for it in range(1, 31):  # noqa: B007 - the count is reported
+        free = ~((x <= lb + 1e-12) & (g > 0))
+        if not free.any():
+            break
+        H = _hessian(fmany, x, free)
+        try:
+            C = np.linalg.cholesky(H)
+        except np.linalg.LinAlgError:
+            break
+        step = np.linalg.solve(C.T, np.linalg.solve(C, g[free]))
+        if np.max(np.abs(step)) <= tol["xtol_rel"] * max(1.0, float(np.max(np.abs(x[free])))):
+            break
+        t = 1.0
+        for _ in range(12):
+            trial = x.copy()
+            trial[free] -= t * step
+            trial = np.maximum(trial, lb)
+            dev_t, g_t = _value_and_grad(fmany, trial, lb, tol["fd_step"])
+            if dev_t <= dev + noise:
+                break
+            t /= 2
+        else:
+            break
+        moved = np.max(np.abs(trial - x))
+        x, dev, g = trial, dev_t, g_t
+        if moved <= tol["xtol_rel"] * max(1.0, float(np.max(np.abs(x)))):
+            break
+    return x, _convergence_measures(fmany, x, g, lb, it)
+
+
+def _convergence_measures(fmany, x: np.ndarray, g: np.ndarray, lb: np.ndarray, iterations: int) -> _Stop:
+    """Projected gradient, scaled gradient (lme4's check) and Newton decrement at ``x``."""
+    free = ~((x <= lb + 1e-12) & (g > 0))
+    if not free.any():
+        return _Stop(0.0, 0.0, 0.0, iterations)
+    gf = g[free]
+    grad = float(np.max(np.abs(gf)))
+    H = _hessian(fmany, x, free)
+    try:
+        C = np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        return _Stop(grad, np.nan, np.nan, iterations)
+    scaled = np.linalg.solve(C, gf)
+    return _Stop(grad, float(np.max(np.abs(scaled))), float(scaled @ scaled) / 2, iterations)
+
+
 @single_blas_thread
 def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None) -> FastFit:
     """Minimise the profiled deviance and return estimates at the optimum.
+
+    The search runs in stages, each recorded in the result's :class:`OptSummary`: a bounded
+    1-D search (one parameter) or L-BFGS-B (several), restarts where a standard deviation stopped
+    at 0, then a Newton polish that stops when a step moves theta by less than 1e-8 (relative).
+    The fit counts as converged when lme4's scaled gradient is below 0.002 (see
+    :data:`mlm_helpers.optsummary.TOLERANCES`).
 
     Parameters
     ----------
@@ -515,6 +594,8 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
     >>> ff = fit_fast(sufficient_stats(m))
     >>> round(-ff.deviance / 2, 2)
     -871.81
+    >>> ff.optsummary.converged
+    True
     """
     n_evals = 0
 
@@ -528,40 +609,39 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
         n_evals += len(ts)
         return deviance_many(ts, ss, reml)
 
+    tol = TOLERANCES
     nt = ss.n_theta
     lb = lower_bounds(ss.pattern)
-    message = "ok"
-    converged = True
+    rows, cols = _theta_index(ss.pattern)
+    diag = rows == cols
+    restarts: list[str] = []
     if nt == 0:
-        theta = np.zeros(0)
-        dev = f(theta)
+        method = "none (no covariance parameters)"
+        start = theta = np.zeros(0)
+        stop = _Stop(0.0, 0.0, 0.0, 0)
     elif nt == 1:
-        t, dev, _ = _minimise_1d(lambda t: f(np.array([t])), fmany)
-        theta = np.array([t])
-        # Check: a stationary point or the boundary.
-        if t > 0:
-            h = 1e-5 * max(1.0, t)
-            slope = (f(np.array([t + h])) - f(np.array([max(t - h, 0.0)]))) / (t + h - max(t - h, 0.0))
-            if abs(slope) > 1e-2:
-                converged, message = False, f"derivative {slope:.2g} at the optimum"
+        method = "bounded 1-D search, then Newton polish"
+        start = np.ones(1)
+        t, _, _ = _minimise_1d(lambda t: f(np.array([t])), fmany)
+        theta, stop = _newton_polish(fmany, np.array([t]), lb)
     else:
-        rows, cols = _theta_index(ss.pattern)
-        start = np.where(rows == cols, 1.0, 0.0) if theta0 is None else np.asarray(theta0, float)
+        method = "L-BFGS-B, then Newton polish"
+        start = np.where(diag, 1.0, 0.0) if theta0 is None else np.asarray(theta0, float)
         bounds = [(b if np.isfinite(b) else None, None) for b in lb]
         fg = lambda x: _value_and_grad(fmany, np.asarray(x, float), lb)  # noqa: E731
         best = optimize.minimize(fg, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
         _, g = fg(best.x)
         free = ~((best.x <= lb + 1e-12) & (g > 0))
         if free.any() and np.max(np.abs(g[free])) > 1e-3:
-            # Polish: restart from the stop, which escapes an early, flat stop.
+            # Restart from the stop, which escapes an early, flat stop.
             res2 = optimize.minimize(fg, best.x, jac=True, method="L-BFGS-B", bounds=bounds,
                                      options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 1000})
+            restarts.append(f"L-BFGS-B restarted from its stop (gradient {np.max(np.abs(g[free])):.1e})")
             if res2.fun <= best.fun:
                 best = res2
         # A standard deviation stuck at its bound 0 can be a false stop (the optimiser walked into the
         # boundary from the identity start, leaving the column's off-diagonal entries to do the work):
         # restart with it moved inside, from a few points, and keep the better optimum.
-        diag = rows == cols
         for _ in range(3):
             stuck = np.flatnonzero(diag & (best.x < 1e-3))
             if not len(stuck):
@@ -575,6 +655,8 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
                 x0[np.isin(cols, stuck_cols) & ~diag] = 0.0
                 res3 = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                                          options={"maxiter": 1000})
+                restarts.append(f"restart with theta{list(stuck)} moved inside (x{scale:g}): "
+                                + ("better" if res3.fun < best.fun - 1e-8 else "no better"))
                 if res3.fun < best.fun - 1e-8:
                     best, improved = res3, True
                     break
@@ -585,36 +667,20 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
         for i in np.flatnonzero(diag & (np.abs(theta) < 1e-4)):
             trial = theta.copy()
             trial[i] = 0.0
-            if f(trial) <= best.fun + 1e-8:
+            if f(trial) <= best.fun + tol["boundary_tol"]:
                 theta = trial
-        # Newton polish on the free parameters; its decrement also measures convergence (the
-        # deviance still to gain), which is scale-free, unlike the raw gradient.
-        decrement = np.inf
-        for _ in range(6):
-            dev, g = fg(theta)
-            free = ~((theta <= lb + 1e-12) & (g > 0))
-            if not free.any():
-                decrement = 0.0
-                break
-            H = _hessian(fmany, theta, free)
-            gf = g[free]
-            try:
-                step = np.linalg.solve(H, gf)
-            except np.linalg.LinAlgError:
-                break
-            decrement = float(gf @ step) / 2
-            if not (decrement >= 0) or decrement < 1e-10:
-                break
-            trial = theta.copy()
-            trial[free] -= step
-            trial = np.maximum(trial, lb)
-            if f(trial) < dev:
-                theta = trial
-            else:
-                break
-        dev = f(theta)
-        if not abs(decrement) < 1e-4:  # a tiny negative decrement is rounding at the optimum
-            converged, message = False, f"the deviance could still drop by about {decrement:.2g} at the stop"
+                restarts.append(f"theta[{i}] set to the boundary 0 (no worse)")
+        theta, stop = _newton_polish(fmany, theta, lb)
+    converged = not (stop.scaled_gradient >= tol["grad_tol"]) and np.isfinite(stop.gradient)
+    if np.isnan(stop.scaled_gradient):  # Hessian not positive definite: judge by the raw gradient
+        converged = stop.gradient < tol["grad_tol"]
+    if converged:
+        message = "ok"
+    elif np.isfinite(stop.decrement):
+        message = (f"the deviance could still drop by about {stop.decrement:.2g} at the stop "
+                   f"(scaled gradient {stop.scaled_gradient:.1e} > {tol['grad_tol']:g})")
+    else:
+        message = f"gradient {stop.gradient:.1e} at the stop, with an indefinite Hessian"
     pieces = deviance_pieces(theta, ss, reml)
     if pieces is None:  # pragma: no cover - only for pathological data
         raise FloatingPointError("The deviance is not defined at the optimum.")
@@ -631,4 +697,13 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
         rhs = pieces.cu - np.einsum("jap,p->ja", pieces.RZX, beta)
         u = np.linalg.solve(np.swapaxes(pieces.L, 1, 2), rhs[:, :, None])[:, :, 0]
         b = u @ lam.T
-    return FastFit(theta, pieces.deviance, beta, vcov, float(sigma2), lam, b, converged, message, n_evals, reml)
+    summary = OptSummary(
+        engine="fast", method=method, criterion="REML" if reml else "ML", n_evals=n_evals,
+        objective=float(pieces.deviance), gradient=stop.gradient, scaled_gradient=stop.scaled_gradient,
+        newton_decrement=stop.decrement, theta_start=np.asarray(start, float), theta=theta.copy(),
+        restarts=restarts + ([f"Newton polish: {stop.iterations} iteration(s)"] if nt else []),
+        tolerances={k: tol[k] for k in ("grad_tol", "xtol_rel", "fd_step", "boundary_tol")},
+        converged=bool(converged), message=message,
+    )
+    return FastFit(theta, pieces.deviance, beta, vcov, float(sigma2), lam, b, bool(converged), message, n_evals,
+                   reml, summary)

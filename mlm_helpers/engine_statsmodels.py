@@ -33,6 +33,7 @@ import statsmodels.api as sm
 
 from .design import Block, ModelFrame
 from .errors import MLMInputError
+from .optsummary import OptSummary
 
 __all__ = ["fit_statsmodels", "SMFit", "OPTIMISERS", "vcov_beta"]
 
@@ -53,6 +54,7 @@ class SMFit:
     tried: dict = field(default_factory=dict)
     default_loglik: float = np.nan
     best_method: str = "default"
+    optsummary: OptSummary | None = None
 
 
 def _nested_in(inner: Block, outer: Block) -> bool:
@@ -251,5 +253,17 @@ def fit_statsmodels(model: ModelFrame, reml: bool = True, methods=OPTIMISERS) ->
         ranef.append(rmat)
     vcov = vcov_beta(model, covs, sigma2)
     message = f"best of {', '.join(tried)}: {best_method}"
+    try:  # the score of the log-likelihood in statsmodels' own parametrisation of the covariances
+        grad = float(np.max(np.abs(model_sm.score(best.params_object, profile_fe=True))))
+    except Exception:  # pragma: no cover - statsmodels internals
+        grad = np.nan
+    summary = OptSummary(
+        engine="statsmodels", method=f"statsmodels MixedLM ({best_method})", criterion="REML" if reml else "ML",
+        n_evals=None, objective=-2.0 * float(best.llf), gradient=grad,
+        restarts=[f"{k}: log-likelihood {v:.4f}" for k, v in tried.items()],
+        tolerances={"optimisers": "statsmodels' defaults"},
+        converged=bool(best.converged), message="statsmodels reported convergence" if best.converged
+        else "statsmodels did not report convergence",
+    )
     return SMFit(beta, vcov, sigma2, float(best.llf), covs, ranef, bool(best.converged), message, tried,
-                 default_ll, best_method)
+                 default_ll, best_method, summary)

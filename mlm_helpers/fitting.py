@@ -105,13 +105,13 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
             covs = [ff.sigma2 * ff.lam @ ff.lam.T] if n_factors else []
             ranef = [ff.ranef] if n_factors else []
             raw = RawFit(ff.beta, ff.vcov_beta, ff.sigma2, -0.5 * ff.deviance, covs, ranef, ff.converged,
-                         ff.message, theta=ff.theta)
+                         ff.message, theta=ff.theta, optsummary=ff.optsummary)
         else:
             sf = fit_statsmodels(model, reml=bool(reml))
             notes = ["statsmodels optimisers tried (log-likelihood): "
                      + ", ".join(f"{k} {v:.4f}" for k, v in sf.tried.items()) + f"; kept {sf.best_method}."]
             raw = RawFit(sf.beta, sf.vcov_beta, sf.sigma2, sf.loglik, sf.covs, sf.ranef, sf.converged, sf.message,
-                         notes=notes)
+                         notes=notes, optsummary=sf.optsummary)
             if np.isfinite(sf.default_loglik) and sf.default_loglik < sf.loglik - 1e-4:
                 warnings.warn(
                     f"statsmodels' default optimiser stopped at log-likelihood {sf.default_loglik:.4f}, below "

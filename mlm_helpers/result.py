@@ -21,11 +21,13 @@ from scipy import stats
 
 from .design import ModelFrame, design_matrix
 from .errors import MLMInputError
+from .numbers import format_column, unsigned_zero
+from .optsummary import TOLERANCES, OptSummary
 
 __all__ = ["MixedResult", "RawFit", "NotDefined"]
 
 #: lme4's tolerance for calling a fit singular (isSingular(tol = 1e-4)).
-SINGULAR_TOL = 1e-4
+SINGULAR_TOL = TOLERANCES["singular_tol"]
 
 
 class NotDefined(str):
@@ -52,6 +54,7 @@ class RawFit:
     message: str
     theta: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    optsummary: OptSummary | None = None
 
 
 def _relative_factor_diag(cov: np.ndarray, sigma2: float, pattern: np.ndarray) -> np.ndarray:
@@ -117,6 +120,8 @@ class MixedResult:
         self.nobs = int(model.nobs)
         self.n_dropped = int(model.n_dropped)
         self.theta = raw.theta
+        #: What the optimiser did (method, evaluations, gradient at the stop, restarts, tolerances).
+        self.optsummary: OptSummary | None = raw.optsummary
         if len(model.blocks) == 1:
             self.ngroups: int | dict[str, int] = model.blocks[0].n_levels
         else:
@@ -366,8 +371,32 @@ class MixedResult:
         return pred
 
     # ------------------------------------------------------------------ display
-    def summary(self) -> str:
-        """A printable summary in the spirit of lme4's ``print(summary(fit))``."""
+    def summary(self, digits: int = 4) -> str:
+        """A printable summary in the spirit of lme4's ``print(summary(fit))``.
+
+        Numbers are shown by significance, as lme4 prints them (see ``CONTRIBUTING.md``,
+        "Numbers"): each column of the random-effects table gets the decimals its smallest entry
+        needs for ``digits`` significant digits, correlations two decimals in a ``Corr`` column,
+        and the fixed effects follow R's ``printCoefmat`` rule.
+
+        Parameters
+        ----------
+        digits : int
+            Significant digits (lme4's summary uses 4).
+
+        Examples
+        --------
+        >>> import mlm_helpers as mh
+        >>> res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+        >>> print(res.summary())  # doctest: +ELLIPSIS
+        Linear mixed model fit by REML (mlm_helpers, engine: fast)
+        ...
+         Groups    Name       Variance Std.Dev. Corr
+         Subject   Intercept  612.09   24.740
+                   Days        35.07    5.922   0.07
+         Residual             654.94   25.592
+        ...
+        """
         crit = "REML" if self.reml else "ML"
         lines = [f"Linear mixed model fit by {crit} (mlm_helpers, engine: {self.engine})",
                  f"Formula: {self.formula}"]
@@ -380,26 +409,14 @@ class MixedResult:
         lines.append(f"Observations: {self.nobs}; groups: {grp}")
         if self.n_dropped:
             lines.append(f"({self.n_dropped} rows with missing values were dropped)")
-        lines.append(f"{crit} log-likelihood: {self.loglik:.3f}")
+        lines.append(f"{crit} criterion at convergence: {-2 * self.loglik:.1f}   "
+                     f"({crit} log-likelihood {self.loglik:.2f})")
         lines.append("")
         lines.append("Random effects:")
-        vc = self.varcorr
-        lines.append(f" {'Group':<14}{'Name':<14}{'Variance':>12}{'Std.Dev.':>12}{'Corr':>8}")
-        for _, r in vc.iterrows():
-            if pd.isna(r["var2"]):
-                name = "" if pd.isna(r["var1"]) else r["var1"]
-                lines.append(f" {r['group']:<14}{name:<14}{r['vcov']:>12.4f}{r['sdcor']:>12.4f}")
-        corr = vc[vc["var2"].notna()]
-        for _, r in corr.iterrows():
-            lines.append(f" {r['group']:<14}corr({r['var1']}, {r['var2']}) = {r['sdcor']:.3f}")
+        lines.extend(self._random_effects_table(digits))
         lines.append("")
         lines.append("Fixed effects (Wald z, normal reference):")
-        fx = self.fixed
-        lines.append(f" {'':<18}{'Estimate':>11}{'Std.Err.':>11}{'z':>9}{'P>|z|':>9}{'[0.025':>10}{'0.975]':>10}")
-        for name, r in fx.iterrows():
-            p = "<0.001" if r["p"] < 0.001 else f"{r['p']:.3f}"
-            lines.append(f" {name:<18}{r['estimate']:>11.4f}{r['se']:>11.4f}{r['z']:>9.2f}{p:>9}"
-                         f"{r['ci_lower']:>10.3f}{r['ci_upper']:>10.3f}")
+        lines.extend(self._fixed_effects_table(digits))
         notes = []
         if self.is_singular:
             notes.append("Boundary (singular) fit: a variance is 0 or a correlation is +-1 (see chapter 05).")
@@ -410,6 +427,67 @@ class MixedResult:
             lines.append("")
             lines.extend("Note: " + n for n in notes)
         return "\n".join(lines)
+
+    def _random_effects_table(self, digits: int) -> list[str]:
+        """lme4's layout: Groups, Name, Variance, Std.Dev., then correlations in a Corr column."""
+        rows: list[tuple[str, str, float, float, list[float]]] = []
+        for b, cov in zip(self._model.blocks, self._raw.covs, strict=True):
+            for t in range(len(b.terms)):
+                cols = [k for k in range(b.q) if b.term_of_column[k] == t]
+                gname = b.group if t == 0 else f"{b.group}.{t}"
+                for pos, k in enumerate(cols):
+                    corrs = []
+                    for c in cols[:pos]:
+                        denom = np.sqrt(cov[k, k] * cov[c, c])
+                        corrs.append(cov[k, c] / denom if denom > 0 else np.nan)
+                    rows.append((gname if pos == 0 else "", b.names[k], cov[k, k], np.sqrt(max(cov[k, k], 0.0)),
+                                 corrs))
+        rows.append(("Residual", "", self.sigma2, np.sqrt(self.sigma2), []))
+        variances = format_column([r[2] for r in rows], digits)
+        sds = format_column([r[3] for r in rows], digits)
+        corr_txt = [" ".join(unsigned_zero(f"{c:5.2f}") if np.isfinite(c) else "  NaN" for c in r[4]) for r in rows]
+        wg = max(6, *(len(r[0]) for r in rows)) + 2
+        wn = max(4, *(len(r[1]) for r in rows)) + 2
+        wv = max(8, *map(len, variances))
+        ws = max(8, *map(len, sds))
+        has_corr = any(r[4] for r in rows)
+        out = [f" {'Groups':<{wg}}{'Name':<{wn}}{'Variance':<{wv}} {'Std.Dev.':<{ws}}" + (" Corr" if has_corr else "")]
+        for r, v, sd, ct in zip(rows, variances, sds, corr_txt, strict=True):
+            # Right-align numbers on the decimal point within the column width, as R does.
+            line = f" {r[0]:<{wg}}{r[1]:<{wn}}{v:>{len(max(variances, key=len))}}{'':<{wv - len(max(variances, key=len))}}" \
+                   f" {sd:>{len(max(sds, key=len))}}{'':<{ws - len(max(sds, key=len))}}"
+            if ct:
+                line += " " + ct.strip() if ct.strip() else ""
+            out.append(line.rstrip())
+        return out
+
+    def _fixed_effects_table(self, digits: int) -> list[str]:
+        """Estimates and standard errors by R's ``printCoefmat`` rule; z to at most 3 decimals."""
+        fx = self.fixed
+        est, se = fx["estimate"].to_numpy(), fx["se"].to_numpy()
+        both = np.abs(np.concatenate([est, se]))
+        both = both[(both > 0) & np.isfinite(both)]
+        if len(both):
+            digmin = 1 + np.floor(np.log10([both.min(), both.max()]))
+            dec = int(max(1, *(digits - digmin)))
+        else:
+            dec = digits
+        est_txt = [unsigned_zero(f"{x:.{dec}f}") for x in est]
+        se_txt = [f"{x:.{dec}f}" for x in se]
+        z_txt = format_column(np.round(fx["z"].to_numpy(), 3), digits, max_decimals=3)
+        p_txt = ["<0.001" if p < 0.001 else f"{p:.3f}" for p in fx["p"]]
+        lo_txt = [unsigned_zero(f"{x:.{dec}f}") for x in fx["ci_lower"]]
+        hi_txt = [unsigned_zero(f"{x:.{dec}f}") for x in fx["ci_upper"]]
+        ci = lo_txt + hi_txt
+        wn = max(len(str(n)) for n in fx.index) + 2
+        we = max(9, *map(len, est_txt)) + 1
+        ws = max(9, *map(len, se_txt)) + 1
+        wz = max(6, *map(len, z_txt)) + 1
+        wc = max(7, *map(len, ci)) + 1
+        out = [f" {'':<{wn}}{'Estimate':>{we}}{'Std.Err.':>{ws}}{'z':>{wz}}{'P>|z|':>8}{'[0.025':>{wc}}{'0.975]':>{wc}}"]
+        for name, e, s_, z, p, lo, hi in zip(fx.index, est_txt, se_txt, z_txt, p_txt, lo_txt, hi_txt, strict=True):
+            out.append(f" {name:<{wn}}{e:>{we}}{s_:>{ws}}{z:>{wz}}{p:>8}{lo:>{wc}}{hi:>{wc}}")
+        return out
 
     def __repr__(self) -> str:
         crit = "REML" if self.reml else "ML"
