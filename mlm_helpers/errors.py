@@ -13,12 +13,20 @@ True
 
 from __future__ import annotations
 
-__all__ = ["MLMInputError", "MLMWarning", "ConvergenceWarning", "FewGroupsWarning", "MissingDataWarning",
+import sys
+import warnings
+from pathlib import Path
+
+__all__ = ["warn_at_caller", "MLMInputError", "FitFailedError", "MLMWarning", "ConvergenceWarning", "FewGroupsWarning", "MissingDataWarning",
            "SingularFitWarning"]
 
 
 class MLMInputError(ValueError):
     """Bad input to an ``mlm_helpers`` function: the message says what and how to fix it."""
+
+
+class FitFailedError(RuntimeError):
+    """An engine could not produce estimates (every optimiser failed, or the optimum is undefined)."""
 
 
 class MLMWarning(UserWarning):
@@ -39,3 +47,30 @@ class MissingDataWarning(MLMWarning):
 
 class SingularFitWarning(MLMWarning):
     """A variance is estimated as 0 or a correlation as +-1: the fit is on the boundary."""
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
+
+def warn_at_caller(message: str, category: type[Warning]) -> None:
+    """Issue a warning that points at the first line outside ``mlm_helpers`` (the user's line).
+
+    A fixed ``stacklevel`` is right for one call path only; this walks the stack instead, so the
+    same warning points at the user's line whether it came through ``mh.fit`` or a helper that
+    calls the model frame directly.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_at_caller("a note", MLMWarning)
+    >>> caught[0].category.__name__
+    'MLMWarning'
+    """
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import mlm_helpers as mh
-from mlm_helpers.centring import centre_grand, centre_within, within_between_effects
+from mlm_helpers.companions.centring import centre_grand, centre_within, within_between_effects
 
 
 @pytest.fixture(scope="module")

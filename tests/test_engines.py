@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import mlm_helpers as mh
-from mlm_helpers.design import build_model
-from mlm_helpers.engine_fast import deviance_many, fit_fast, profiled_deviance, sufficient_stats
+from mlm_helpers.model.deviance import deviance_many, profiled_deviance, sufficient_stats
+from mlm_helpers.model.engines.fast import fit_fast
+from mlm_helpers.model.frame import build_model
 
 GRID = [
     # (label, n_groups, group_size, kwargs, formula)

@@ -33,9 +33,9 @@ from mlm_helpers import (
     simstudy,
     slopes_explorer,
 )
-from mlm_helpers.design import build_model
-from mlm_helpers.engine_fast import deviance_many, deviance_pieces, sufficient_stats
 from mlm_helpers.errors import FewGroupsWarning, MLMInputError, SingularFitWarning
+from mlm_helpers.model.deviance import deviance_many, deviance_pieces, sufficient_stats
+from mlm_helpers.model.frame import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,7 @@
 import pytest
 
 from mlm_helpers.errors import MLMInputError
-from mlm_helpers.formula import formula_names, parse_formula
+from mlm_helpers.model.formula import formula_names, parse_formula
 
 
 @pytest.mark.parametrize("formula, fixed, terms", [

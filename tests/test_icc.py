@@ -54,8 +54,8 @@ def test_anova_errors():
 def test_profile_interval_brackets_estimate_and_has_right_deviance():
     from scipy import stats
 
-    from mlm_helpers.design import build_model
-    from mlm_helpers.engine_fast import profiled_deviance, sufficient_stats
+    from mlm_helpers.model.deviance import profiled_deviance, sufficient_stats
+    from mlm_helpers.model.frame import build_model
 
     hsb = mh.load_dataset("hsb")
     res = mh.fit("MathAch ~ 1 + (1 | School)", hsb)

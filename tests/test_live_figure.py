@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from mlm_helpers import icc_explorer, shrinkage_explorer, slopes_explorer  # noqa: E402
-from mlm_helpers.live_figure import LiveFigure  # noqa: E402
+from mlm_helpers.plots.live_figure import LiveFigure  # noqa: E402
 
 pytest.importorskip("ipywidgets")
 

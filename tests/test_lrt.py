@@ -9,8 +9,9 @@ import pytest
 from scipy import stats
 
 import mlm_helpers as mh
-from mlm_helpers.design import build_model
-from mlm_helpers.engine_fast import fit_fast, sufficient_stats_arrays
+from mlm_helpers.model.deviance import sufficient_stats_arrays
+from mlm_helpers.model.engines.fast import fit_fast
+from mlm_helpers.model.frame import build_model
 
 
 def _fit(formula, data, **kw):

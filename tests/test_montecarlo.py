@@ -10,7 +10,8 @@ import pytest
 
 import mlm_helpers as mh
 from mlm_helpers import montecarlo as mc
-from mlm_helpers.engine_fast import fit_fast, profiled_deviance
+from mlm_helpers.model.deviance import profiled_deviance
+from mlm_helpers.model.engines.fast import fit_fast
 
 
 def _batch(J, m, n, seed=0, **truth):

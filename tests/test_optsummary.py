@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mlm_helpers as mh
-from mlm_helpers.optsummary import TOLERANCES
+from mlm_helpers.model.optsummary import TOLERANCES
 
 pytestmark = pytest.mark.filterwarnings("ignore::mlm_helpers.FewGroupsWarning",
                                         "ignore::mlm_helpers.SingularFitWarning")

@@ -13,7 +13,7 @@ import pytest
 
 import mlm_helpers as mh
 from mlm_helpers import plots
-from mlm_helpers.centring import centre_within
+from mlm_helpers.companions.centring import centre_within
 
 # lme4 1.1: ranef(fit, condVar = TRUE); sqrt of attr(, "postVar") (see tests/reference/lme4_reference.R for the fits)
 LME4_HSB_SES_CONDSD = {"1224": 0.8223244, "1288": 1.063125, "8367": 1.304378, "9586": 0.7447692}

@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import mlm_helpers as mh  # noqa: E402
-from mlm_helpers.pooling import plot_pooling, pooling_estimates  # noqa: E402
+from mlm_helpers.companions.pooling import plot_pooling, pooling_estimates  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ import pytest
 
 import mlm_helpers as mh
 from mlm_helpers import reporting
-from mlm_helpers.design import build_model
-from mlm_helpers.engine_fast import fit_fast, sufficient_stats
+from mlm_helpers.model.deviance import sufficient_stats
+from mlm_helpers.model.engines.fast import fit_fast
+from mlm_helpers.model.frame import build_model
 
 
 def lme4(reference: pd.DataFrame, model: str, quantity: str, name1: str = "", name2: str = "") -> float:

@@ -12,7 +12,7 @@ import pytest
 
 import mlm_helpers as mh
 from mlm_helpers import shrinkage_explorer as se
-from mlm_helpers.design import build_model
+from mlm_helpers.model.frame import build_model
 
 
 @pytest.fixture(autouse=True)

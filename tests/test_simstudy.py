@@ -10,7 +10,8 @@ import pytest
 
 import mlm_helpers as mh
 from mlm_helpers import simstudy
-from mlm_helpers.engine_fast import fit_fast, profiled_deviance, sufficient_stats_arrays
+from mlm_helpers.model.deviance import profiled_deviance, sufficient_stats_arrays
+from mlm_helpers.model.engines.fast import fit_fast
 
 
 def _random_data(rng, balanced=False):

@@ -2,7 +2,7 @@
 
 In a notebook's markdown cell::
 
-    :::{static-explorer} mlm_helpers.icc_explorer
+    :::{static-explorer} mlm_helpers.explorers.icc
     :vary: tau00 n_groups
     :numbers: icc_true icc_hat design_effect
     :values: tau00=0,1,4; n_groups=5,20,50

@@ -19,7 +19,7 @@ slope, the intercept variance) then refers to an average value of ``x``.
 Examples
 --------
 >>> import mlm_helpers as mh
->>> from mlm_helpers.centring import centre_within
+>>> from mlm_helpers.companions.centring import centre_within
 >>> hsb = centre_within(mh.load_dataset("hsb"), "SES", "School")
 >>> hsb[["SES", "SES_gm", "SES_c"]].head(2).round(3)
      SES  SES_gm  SES_c
@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .design import _suggest
-from .errors import MLMInputError
-from .result import MixedResult
+from ..errors import MLMInputError
+from ..model.frame import _suggest
+from ..model.result import MixedResult
 
 __all__ = ["centre_within", "centre_grand", "within_between_effects"]
 

@@ -31,11 +31,12 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from .design import Block, ModelFrame
-from .errors import MLMInputError
-from .optsummary import OptSummary
+from ...errors import ConvergenceWarning, FitFailedError, MLMInputError
+from ..frame import Block, ModelFrame
+from ..optsummary import OptSummary
+from . import EngineFit
 
-__all__ = ["fit_statsmodels", "SMFit", "OPTIMISERS", "vcov_beta"]
+__all__ = ["fit_statsmodels", "fit_model", "SMFit", "OPTIMISERS", "vcov_beta"]
 
 #: Optimisers tried, in order; ``None`` is statsmodels' default ``fit()``.
 OPTIMISERS: tuple[str | None, ...] = (None, "lbfgs", "powell", "nm")
@@ -139,7 +140,7 @@ def fit_statsmodels(model: ModelFrame, reml: bool = True, methods=OPTIMISERS) ->
     Parameters
     ----------
     model : ModelFrame
-        From :func:`mlm_helpers.design.build_model`.
+        From :func:`mlm_helpers.model.frame.build_model`.
     reml : bool
         REML (default) or ML.
     methods : sequence
@@ -209,7 +210,7 @@ def fit_statsmodels(model: ModelFrame, reml: bool = True, methods=OPTIMISERS) ->
         if res is not None and np.isfinite(ll) and (best is None or ll > best.llf + 1e-9):
             best, best_method = res, label
     if best is None:
-        raise RuntimeError("Every statsmodels optimiser failed on this model; try engine='fast'.")
+        raise FitFailedError("Every statsmodels optimiser failed on this model; try engine='fast'.")
     # Polish from the best point with a gradient method.
     res, _ = _fit_once(model_sm, "bfgs", reml, start=best.params_object)
     if res is not None and np.isfinite(res.llf) and res.llf > best.llf + 1e-9:
@@ -267,3 +268,24 @@ def fit_statsmodels(model: ModelFrame, reml: bool = True, methods=OPTIMISERS) ->
     )
     return SMFit(beta, vcov, sigma2, float(best.llf), covs, ranef, bool(best.converged), message, tried,
                  default_ll, best_method, summary)
+
+
+def fit_model(model: ModelFrame, reml: bool) -> EngineFit:
+    """The engine contract: statsmodels' MixedLM with several optimisers, the best likelihood kept.
+
+    A ``ConvergenceWarning`` is passed on (to be raised at the user's line) when statsmodels'
+    default optimiser stopped at a worse likelihood than another.
+    """
+    sf = fit_statsmodels(model, reml=bool(reml))
+    notes = ["statsmodels optimisers tried (log-likelihood): "
+             + ", ".join(f"{k} {v:.4f}" for k, v in sf.tried.items()) + f"; kept {sf.best_method}."]
+    fit = EngineFit(sf.beta, sf.vcov_beta, sf.sigma2, sf.loglik, sf.covs, sf.ranef, sf.converged, sf.message,
+                    notes=notes, optsummary=sf.optsummary)
+    if np.isfinite(sf.default_loglik) and sf.default_loglik < sf.loglik - 1e-4:
+        fit.warnings.append((ConvergenceWarning,
+                             f"statsmodels' default optimiser stopped at log-likelihood {sf.default_loglik:.4f}, below "
+                             f"the {sf.loglik:.4f} that '{sf.best_method}' reached: its estimates were not the optimum, "
+                             "although it may have reported convergence. mh.fit reports the better fit."))
+    elif not np.isfinite(sf.default_loglik):
+        fit.notes.append("statsmodels' default optimiser failed (non-finite likelihood); another was used.")
+    return fit

@@ -6,7 +6,7 @@ Both studies use the random-intercept model without predictors,
 
 fitted many hundreds of times. One ``mh.fit`` takes a few milliseconds, which
 is too slow for a study of thousands of fits on a slow machine. So this module
-evaluates the *same* profiled deviance as :mod:`mlm_helpers.engine_fast`
+evaluates the *same* profiled deviance as :mod:`mlm_helpers.model.engines.fast`
 (Bates et al. 2015, section 3) in the closed form it takes for ``y ~ 1 + (1 | g)``,
 for all simulated data sets at once:
 
@@ -20,8 +20,8 @@ for all simulated data sets at once:
   :math:`\\sum_j \\log L_j^2 + n[1 + \\log(2\\pi r^2/n)]` (ML).
 
 :func:`ri_deviance` is checked in the tests against
-:func:`mlm_helpers.engine_fast.profiled_deviance`, and :func:`fit_ri_many`
-against :func:`mlm_helpers.engine_fast.fit_fast`.
+:func:`mlm_helpers.model.engines.fast.profiled_deviance`, and :func:`fit_ri_many`
+against :func:`mlm_helpers.model.engines.fast.fit_fast`.
 
 Examples
 --------
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import MLMInputError
+from ..errors import MLMInputError
 
 __all__ = [
     "simulate_ri_stats",

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import MLMInputError
+from ..errors import MLMInputError
 from .result import MixedResult
 
 __all__ = ["lrt", "LRTResult", "chibar_pvalue"]

@@ -37,11 +37,11 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from .compare import lrt
-from .datasets import load_dataset
-from .errors import ConvergenceWarning, FewGroupsWarning, MLMInputError, SingularFitWarning
-from .fitting import fit
-from .icc import design_effect, icc
+from ..datasets import load_dataset
+from ..errors import ConvergenceWarning, FewGroupsWarning, MLMInputError, SingularFitWarning
+from ..model.compare import lrt
+from ..model.fitting import fit
+from ..model.icc import design_effect, icc
 
 __all__ = ["check_answer", "list_exercises", "reference_answer", "AnswerCheck", "Answer", "REGISTRY", "SKIPPED"]
 
@@ -120,7 +120,7 @@ def _school_means_vs_meanses() -> pd.DataFrame:
 
 
 def _sim_icc(tau00: float, sigma2: float) -> float:
-    from .simulate import simulate_two_level
+    from ..simulation.two_level import simulate_two_level
 
     sim = simulate_two_level(160, 45, beta0=12.6, tau00=tau00, sigma2=sigma2, seed=3)
     return float(_quiet_fit("y ~ 1 + (1 | group)", sim).icc)
@@ -142,7 +142,7 @@ def _deff_hsb() -> dict:
 
 @cache
 def _subsample() -> dict:
-    from .pooling import pooling_estimates
+    from ..companions.pooling import pooling_estimates
 
     hsb = _hsb()
     full_means = hsb.groupby("School")["MathAch"].mean()
@@ -158,7 +158,7 @@ def _subsample() -> dict:
 
 @cache
 def _ols_coverage(n_groups: int, group_size: int) -> float:
-    from .clustering import ols_coverage
+    from ..companions.clustering import ols_coverage
 
     tab = ols_coverage(0.1, n_groups=n_groups, group_size=group_size, n_reps=1000, seed=7)
     row = tab[(tab["term"] == "Intercept") & (tab["method"] == "OLS")]
@@ -192,7 +192,7 @@ def _by_hand() -> dict:
 
 @cache
 def _shrinkage_draws() -> dict:
-    from .shrinkage_explorer import compute
+    from ..explorers.shrinkage import compute
 
     draws = [compute(5, 0.1, seed=s) for s in range(100)]
     return {
@@ -210,7 +210,7 @@ def _sleep_share(day: float) -> float:
 
 
 def _slopes_explorer(key: str, tau11: float, corr: float):
-    from .slopes_explorer import compute
+    from ..explorers.slopes import compute
 
     return compute(tau11=tau11, corr=corr)[key]
 
@@ -218,8 +218,8 @@ def _slopes_explorer(key: str, tau11: float, corr: float):
 # ---- chapter 05 -------------------------------------------------------------------------------
 @cache
 def _grid() -> tuple[float, float]:
-    from .design import build_model
-    from .engine_fast import deviance_many, deviance_pieces, sufficient_stats
+    from ..model.deviance import deviance_many, deviance_pieces, sufficient_stats
+    from ..model.frame import build_model
 
     ss0 = sufficient_stats(build_model("MathAch ~ 1 + (1 | School)", _hsb()))
     grid = np.linspace(0, 1, 2001)
@@ -231,7 +231,7 @@ def _grid() -> tuple[float, float]:
 
 @cache
 def _ml_bias(m: int) -> float:
-    from .simstudy import ml_vs_reml_bias
+    from ..companions.simstudy import ml_vs_reml_bias
 
     tab = ml_vs_reml_bias(10, m, tau00=4.0, sigma2=16.0, n_reps=4000, seed=1)
     return float(tab.loc["ML", "bias_tau00"])
@@ -239,7 +239,7 @@ def _ml_bias(m: int) -> float:
 
 @cache
 def _posterior_median(scale: float | None) -> float:
-    from . import bayes
+    from ..companions import bayes
 
     prior = None if scale is None else bayes.HalfCauchy(scale)
     draws = bayes.gibbs_random_intercept(
@@ -258,7 +258,7 @@ def _lrt(reduced: str, full: str):
 
 @cache
 def _power(tau00: float) -> dict:
-    from .simstudy import lrt_distribution, rejection_rates
+    from ..companions.simstudy import lrt_distribution, rejection_rates
 
     alt = lrt_distribution(30, 10, n_reps=4000, tau00=tau00, sigma2=1.0, seed=2)
     return {k: float(v) for k, v in rejection_rates(alt, alpha=0.05).items()}
@@ -267,7 +267,7 @@ def _power(tau00: float) -> dict:
 # ---- chapter 07 -------------------------------------------------------------------------------
 def _ch07_data(n_schools: int, seed: int) -> pd.DataFrame:
     """The worked example's simulated schools (chapter 07, first code cell)."""
-    from .simulate import simulate_two_level
+    from ..simulation.two_level import simulate_two_level
 
     rng = np.random.default_rng(seed)
     sizes = rng.integers(15, 41, size=n_schools)
@@ -311,7 +311,7 @@ def _one_factor_penicillin(factor: str) -> dict:
 @cache
 def _fully_crossed() -> dict:
     """The solution's 50 replications (seeds 2000-2049), every rater marks every student."""
-    from .designs import fit_intercepts, simulate_crossed
+    from ..simulation.designs import fit_intercepts, simulate_crossed
 
     hits: dict[str, list[bool]] = {"crossed": [], "students_only": []}
     for rep in range(50):
@@ -333,7 +333,7 @@ def _pastes_casks_only():
 @cache
 def _pupils_schools_only():
     """Chapter 09's simulated pupils (first code cell), fitted with the schools only."""
-    from .designs import simulate_three_level
+    from ..simulation.designs import simulate_three_level
 
     pupils = simulate_three_level(20, 3, 10, tau_school=4, tau_class=2, sigma2=20,
                                   school_effect=1.0, pupil_effect=2.0, seed=9)
@@ -356,7 +356,7 @@ def _sleep_end() -> dict:
 # ---- chapter 11 -------------------------------------------------------------------------------
 @cache
 def _sleep_without_outlier() -> dict:
-    from .diagnostics import residual_table
+    from ..companions.diagnostics import residual_table
 
     sleep = load_dataset("sleepstudy")
     drop = residual_table(_fit("sleep_rs"))["residual"].abs().idxmax()
@@ -367,7 +367,7 @@ def _sleep_without_outlier() -> dict:
 
 @cache
 def _sleep_influence() -> dict:
-    from .diagnostics import influence
+    from ..companions.diagnostics import influence
 
     infl = influence(_fit("sleep_rs"))
     return {
@@ -378,7 +378,7 @@ def _sleep_influence() -> dict:
 
 @cache
 def _funnel_p() -> float:
-    from .diagnostics import variance_test
+    from ..companions.diagnostics import variance_test
 
     rng = np.random.default_rng(3)
     g = np.repeat(np.arange(40), 20)
@@ -392,7 +392,7 @@ def _funnel_p() -> float:
 @cache
 def _hsb_m5():
     """Case 1's M4 plus Minority and Sex (catholic = 1 for Catholic schools, SES centred within)."""
-    from .centring import centre_within
+    from ..companions.centring import centre_within
 
     data = _hsb_sector().copy()
     data["catholic"] = (data["Sector"] == "Catholic").astype(int)
@@ -402,7 +402,7 @@ def _hsb_m5():
 
 @cache
 def _pilot() -> dict:
-    from .casestudies import new_group_effect, simulate_hospitals
+    from ..companions.casestudies import new_group_effect, simulate_hospitals
 
     pilot = simulate_hospitals(n_hospitals=8, seed=1)
     r = _quiet_fit("reduction ~ treat + age_c + baseline_c + (1 + treat | hospital)", pilot)
@@ -414,7 +414,7 @@ def _grunfeld_se() -> dict:
     import statsmodels.formula.api as smf
     from statsmodels.datasets import grunfeld
 
-    from .icc import icc_anova
+    from ..model.icc import icc_anova
 
     panel = grunfeld.load_pandas().data
     pooled = smf.ols("invest ~ value + capital", panel).fit()

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .result import MixedResult
+from ..model.result import MixedResult
 
 __all__ = ["HOSPITAL_TRUTH", "FIRM_TRUTH", "simulate_hospitals", "simulate_firms", "new_group_effect"]
 

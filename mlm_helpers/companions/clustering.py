@@ -16,7 +16,7 @@ with the mixed model, and the design effect :math:`1 + (m - 1)\\rho` of
 
 Every simulation here has equal group sizes, so the mixed models can be fitted
 for many data sets at once by :func:`fit_ri_balanced`: the profiled REML (or ML)
-deviance of the fast engine (:mod:`mlm_helpers.engine_fast`), vectorised over
+deviance of the fast engine (:mod:`mlm_helpers.model.engines.fast`), vectorised over
 data sets. It gives the same estimates as ``mh.fit("y ~ x + w + (1 | group)")``
 (the tests check it) in a fraction of the time.
 
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import MLMInputError
+from ..errors import MLMInputError
 
 __all__ = [
     "BalancedFits",
@@ -195,7 +195,7 @@ class _Stats:
 def fit_ri_balanced(y: np.ndarray, X: np.ndarray | None = None, *, reml: bool = True) -> BalancedFits:
     """Fit ``y ~ X + (1 | group)`` to many balanced data sets at once.
 
-    The profiled deviance of :mod:`mlm_helpers.engine_fast` (Bates et al. 2015,
+    The profiled deviance of :mod:`mlm_helpers.model.engines.fast` (Bates et al. 2015,
     section 3) with one random intercept and equal group sizes, evaluated for
     all data sets together: a grid over ``theta = sqrt(tau00) / sigma``, then
     golden-section search in the best bracket, then a check of the boundary

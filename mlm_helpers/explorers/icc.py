@@ -36,10 +36,10 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .clustering import fit_ri_balanced
-from .errors import MLMInputError
-from .explorer_widget import SliderExplorer
-from .live_figure import snap_limits
+from ..companions.clustering import fit_ri_balanced
+from ..errors import MLMInputError
+from ..plots.live_figure import snap_limits
+from .widget import SliderExplorer
 
 __all__ = ["PARAMS", "DEFAULT_SEED", "simulate", "compute", "draw", "describe", "widget"]
 
@@ -267,7 +267,7 @@ class _Panels:
         ax_ci.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
 
     def dynamic(self) -> list[Any]:
-        """The artists that change with the sliders (for :class:`~mlm_helpers.live_figure.LiveFigure`)."""
+        """The artists that change with the sliders (for :class:`~mlm_helpers.plots.live_figure.LiveFigure`)."""
         out = [self.points, self.bars, self.grand, self.ax.yaxis]
         if self.ax_ci is not None:
             out += [*self.whiskers, *self.centres, self.ax_ci.yaxis]
@@ -328,7 +328,7 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
     """The interactive explorer: four sliders, a new-draw button, the numbers and the figure.
 
     A slider move refits and redraws only what changed (see
-    :class:`~mlm_helpers.live_figure.LiveFigure`), well within a tenth of a
+    :class:`~mlm_helpers.plots.live_figure.LiveFigure`), well within a tenth of a
     second.
 
     Parameters
@@ -340,7 +340,7 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
     -------
     ipywidgets.VBox
         Display it in a notebook. Its ``explorer`` attribute is the
-        :class:`~mlm_helpers.explorer_widget.SliderExplorer` (``sliders``,
+        :class:`~mlm_helpers.explorers.widget.SliderExplorer` (``sliders``,
         ``update()``, ``numbers``, ``html``, ``image``, ``figure``).
 
     Examples

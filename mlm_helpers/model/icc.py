@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .engine_fast import fit_fast, profiled_deviance, sufficient_stats, sufficient_stats_arrays
-from .errors import MissingDataWarning, MLMInputError
+from ..errors import MissingDataWarning, MLMInputError
+from .deviance import profiled_deviance, sufficient_stats, sufficient_stats_arrays
+from .engines.fast import fit_fast
 from .result import MixedResult
 
 __all__ = ["icc", "icc_anova", "ICCResult", "ICCAnova", "design_effect"]

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize
 
-from ._threads import single_blas_thread
-from .errors import MLMInputError
+from .._threads import single_blas_thread
+from ..errors import MLMInputError
 
 __all__ = [
     "InterceptFit",

@@ -32,17 +32,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .engine_fast import (
-    SuffStats,
-    _theta_index,
-    deviance_many,
-    deviance_pieces,
-    fit_fast,
-    sufficient_stats_arrays,
-    theta_to_lambda,
-)
-from .errors import MLMInputError
-from .result import MixedResult
+from ..errors import MLMInputError
+from ..model.deviance import SuffStats, response_parts, sufficient_stats, theta_index
+from ..model.engines.fast import fit_fast
+from ..model.result import MixedResult
 
 __all__ = ["model_table", "describe_fit", "parameter_table", "parametric_bootstrap", "truth_table",
            "TABLE_COLUMNS"]
@@ -359,86 +352,11 @@ def _generating_values(result: MixedResult, truth: Mapping[str, float] | None):
     return beta, G, sigma2, values
 
 
-def _estimates_at(theta: np.ndarray, ss: SuffStats, reml: bool):
-    """Deviance, beta, its covariance, sigma2 and Lambda at theta (as fit_fast computes them)."""
-    pieces = deviance_pieces(theta, ss, reml)
-    if pieces is None:
-        return None
-    # numpy's solvers: for these tiny systems they are much cheaper than scipy's per call
-    beta = np.linalg.solve(pieces.RX.T, pieces.cbeta)
-    sigma2 = pieces.r2 / (ss.n - ss.p if reml else ss.n)
-    RXinv = np.linalg.inv(pieces.RX)
-    return pieces.deviance, beta, sigma2 * (RXinv.T @ RXinv), float(sigma2), theta_to_lambda(theta, ss.pattern)
-
-
-def _newton_pieces(fmany, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Deviance, central-difference gradient and Hessian at x from one batched evaluation."""
-    k = len(x)
-    h = 1e-4 * np.maximum(1.0, np.abs(x))
-    pairs = [(a, c) for a in range(k) for c in range(a + 1, k)]
-    pts = np.repeat(x[None], 1 + 2 * k + len(pairs), axis=0)
-    idx = np.arange(k)
-    pts[1 + idx, idx] += h
-    pts[1 + k + idx, idx] -= h
-    for n, (a, c) in enumerate(pairs):
-        pts[1 + 2 * k + n, a] += h[a]
-        pts[1 + 2 * k + n, c] += h[c]
-    v = fmany(pts)
-    f0, fp, fm = v[0], v[1 : k + 1], v[k + 1 : 2 * k + 1]
-    g = (fp - fm) / (2 * h)
-    H = np.diag((fp - 2 * f0 + fm) / h**2)
-    for n, (a, c) in enumerate(pairs):
-        H[a, c] = H[c, a] = (v[1 + 2 * k + n] - fp[a] - fp[c] + f0) / (h[a] * h[c])
-    return float(f0), g, H
-
-
 def _refit(ss: SuffStats, reml: bool, theta0: np.ndarray):
-    """Refit one replicate: Newton steps from a good start, else the full engine.
-
-    Starting at the generating values, a few Newton steps on the profiled
-    deviance (gradient and Hessian by finite differences, all from one batched
-    evaluation) reach the optimum in a fraction of :func:`fit_fast`'s time.
-    Whenever that path is not clean (a standard deviation near its bound 0, a
-    Hessian that is not positive definite, a step that does not lower the
-    deviance, no convergence in 25 steps) the replicate is refitted by
-    :func:`fit_fast`, which handles boundaries.
+    """Refit one replicate with the fast engine, starting at the generating values.
 
     Returns (deviance, beta, vcov_beta, sigma2, Lambda, converged).
     """
-    rows, cols = _theta_index(ss.pattern)
-    diag = rows == cols
-
-    def fmany(ts: np.ndarray) -> np.ndarray:
-        return deviance_many(ts, ss, reml)
-
-    theta = np.asarray(theta0, dtype=float).copy()
-    ok = False
-    if len(theta) and np.all(theta[diag] > 1e-2):
-        for _ in range(25):
-            dev, g, H = _newton_pieces(fmany, theta)
-            try:
-                np.linalg.cholesky(H)  # positive definite: a minimum, not a saddle
-            except np.linalg.LinAlgError:
-                break
-            step = np.linalg.solve(H, g)
-            if not (np.isfinite(dev) and np.all(np.isfinite(step))):
-                break
-            if float(g @ step) / 2 < 1e-9:  # Newton decrement: the deviance still to gain
-                ok = True
-                break
-            t = 1.0
-            while t > 1e-3:
-                trial = theta - t * step
-                if np.all(trial[diag] > 1e-2) and float(fmany(trial[None])[0]) < dev:
-                    theta = trial
-                    break
-                t /= 2
-            else:
-                break
-    if ok:
-        est = _estimates_at(theta, ss, reml)
-        if est is not None:
-            return (*est, True)
     ff = fit_fast(ss, reml=reml, theta0=theta0)
     return ff.deviance, ff.beta, ff.vcov_beta, ff.sigma2, ff.lam, bool(ff.converged)
 
@@ -489,10 +407,8 @@ def parametric_bootstrap(
 
     Notes
     -----
-    Each refit starts at the generating values and takes Newton steps on the
-    profiled deviance; a replicate where that is not clean (an estimate near
-    the boundary, say) is refitted by the full engine, :func:`fit_fast`. The
-    two reach the same optimum; the Newton path is several times faster.
+    Each refit reuses the design's sufficient statistics (only the response's
+    parts are recomputed) and runs the fast engine from the generating values.
 
     Examples
     --------
@@ -536,7 +452,7 @@ def parametric_bootstrap(
     mu = X @ beta
     evals, evecs = np.linalg.eigh(G)
     factor = evecs * np.sqrt(np.clip(evals, 0.0, None))
-    rows_t, cols_t = _theta_index(b.pattern)
+    rows_t, cols_t = theta_index(b.pattern)
     theta0 = _relative_factor(G, sigma2, b.pattern)[rows_t, cols_t]
     rand = _random_parameters(result)
     fixed_names = list(result.fixed.index)
@@ -548,13 +464,15 @@ def parametric_bootstrap(
             for j, nj in enumerate(rb.names):
                 if ni in b.names and nj in b.names:
                     G_red[i, j] = G[b.names.index(ni), b.names.index(nj)]
-        rr, rc = _theta_index(rb.pattern)
+        rr, rc = theta_index(rb.pattern)
         theta0_red = _relative_factor(G_red, sigma2, rb.pattern)[rr, rc]
+    base = sufficient_stats(model)
+    base_red = sufficient_stats(red_model) if red_model is not None else None
     out = []
     for _ in range(n_boot):
         u = rng.standard_normal((J, b.q)) @ factor.T
         y = mu + np.einsum("nq,nq->n", Z, u[codes]) + np.sqrt(sigma2) * rng.standard_normal(n)
-        ss = sufficient_stats_arrays(y, X, Z, codes, J, b.pattern)
+        ss = base.with_response(*response_parts(model, y))
         dev, beta_k, vcov_k, sigma2_k, lam, conv = _refit(ss, result.reml, theta0)
         cov = sigma2_k * lam @ lam.T
         row: dict[str, float] = dict(zip(fixed_names, beta_k.tolist(), strict=True))
@@ -565,7 +483,7 @@ def parametric_bootstrap(
             row[f"se({name})"] = float(se)
         row["converged"] = conv
         if red_model is not None:
-            ss_r = sufficient_stats_arrays(y, red_model.X, rb.Z, rb.codes, rb.n_levels, rb.pattern)
+            ss_r = base_red.with_response(*response_parts(red_model, y))
             dev_r, *_, conv_r = _refit(ss_r, result.reml, theta0_red)
             row["lrt_statistic"] = max(float(dev_r - dev), 0.0)
             row["converged"] = conv and conv_r

@@ -26,7 +26,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from .errors import MLMInputError
+from ..errors import MLMInputError
 
 __all__ = ["simulate_two_level"]
 

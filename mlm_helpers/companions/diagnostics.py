@@ -1,6 +1,6 @@
 """Diagnostics for a fitted mixed model: residuals, QQ plots, group variances, influential groups.
 
-Every function takes a :class:`~mlm_helpers.result.MixedResult` (from :func:`mlm_helpers.fit`).
+Every function takes a :class:`~mlm_helpers.model.result.MixedResult` (from :func:`mlm_helpers.fit`).
 
 * :func:`residual_table` -- level-1 (conditional) residuals :math:`y_{ij} - \\hat y_{ij}`, where the
   fitted value includes the group's conditional modes, with the fitted values and the group;
@@ -33,9 +33,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy import stats
 
-from .engine_fast import SuffStats, fit_fast, sufficient_stats
-from .errors import MLMInputError
-from .result import MixedResult
+from ..errors import MLMInputError
+from ..model.deviance import SuffStats, sufficient_stats
+from ..model.engines.fast import fit_fast
+from ..model.result import MixedResult
 
 __all__ = ["residual_table", "residual_plot", "qq_plot", "group_variance", "variance_test", "group_sd_plot",
            "influence", "influence_plot"]

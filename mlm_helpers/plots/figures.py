@@ -31,9 +31,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy import stats
 
-from .design import _suggest
-from .errors import MLMInputError
-from .result import MixedResult
+from ..errors import MLMInputError
+from ..model.frame import _suggest
+from ..model.result import MixedResult
 
 __all__ = [
     "OKABE_ITO",

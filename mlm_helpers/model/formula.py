@@ -16,7 +16,7 @@ Supported random terms
 
 Examples
 --------
->>> from mlm_helpers.formula import parse_formula
+>>> from mlm_helpers.model.formula import parse_formula
 >>> spec = parse_formula("y ~ x + (1 + x | g)")
 >>> spec.fixed, [(t.effects, t.group) for t in spec.random]
 ('y ~ x', [('1 + x', 'g')])
@@ -29,7 +29,7 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from .errors import MLMInputError
+from ..errors import MLMInputError
 
 __all__ = ["RandomTerm", "FormulaSpec", "parse_formula", "formula_names"]
 

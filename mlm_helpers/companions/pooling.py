@@ -14,7 +14,7 @@ Three ways to estimate the mean of group :math:`j`:
 Examples
 --------
 >>> import mlm_helpers as mh
->>> from mlm_helpers.pooling import pooling_estimates
+>>> from mlm_helpers.companions.pooling import pooling_estimates
 >>> est = pooling_estimates(mh.load_dataset("hsb"), "MathAch", "School")
 >>> est.loc["1224"].round(3)
 n                   47.000
@@ -34,8 +34,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .errors import FewGroupsWarning, MissingDataWarning, MLMInputError
-from .fitting import fit
+from ..errors import FewGroupsWarning, MissingDataWarning, MLMInputError
+from ..model.fitting import fit
 
 __all__ = ["pooling_estimates", "plot_pooling"]
 

@@ -52,8 +52,8 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from .design import build_model
-from .errors import MLMInputError
+from ..errors import MLMInputError
+from ..model.frame import build_model
 
 __all__ = ["InverseGamma", "HalfCauchy", "NormalPrior", "gibbs_random_intercept", "summarise",
            "effective_sample_size"]

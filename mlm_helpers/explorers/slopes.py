@@ -41,8 +41,8 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from .errors import MLMInputError
-from .explorer_widget import SliderExplorer
+from ..errors import MLMInputError
+from .widget import SliderExplorer
 
 __all__ = ["PARAMS", "GAMMA00", "GAMMA10", "TAU00", "SIGMA2", "X_RANGE", "N_LINES", "N_SIM", "DEFAULT_SEED",
            "between_variance", "compute", "draw", "describe", "widget"]
@@ -216,7 +216,7 @@ class _View:
             self.title2.set_visible(False)
 
     def dynamic(self) -> list:
-        """The artists that change with the sliders (for :class:`~mlm_helpers.live_figure.LiveFigure`)."""
+        """The artists that change with the sliders (for :class:`~mlm_helpers.plots.live_figure.LiveFigure`)."""
         return [self.lines, self.average, self.closest, self.curve, self.dots]  # the average line on top
 
     def update(self, out: dict) -> None:
@@ -295,7 +295,7 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
     """Sliders for the slope variance and the correlation, a "new draw" button, the numbers and the figure.
 
     A slider move redraws only what changed (see
-    :class:`~mlm_helpers.live_figure.LiveFigure`), well within a tenth of a
+    :class:`~mlm_helpers.plots.live_figure.LiveFigure`), well within a tenth of a
     second.
 
     Parameters
@@ -307,7 +307,7 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
     -------
     ipywidgets.VBox
         Display it in a notebook. Its ``explorer`` attribute is the
-        :class:`~mlm_helpers.explorer_widget.SliderExplorer` (``sliders``,
+        :class:`~mlm_helpers.explorers.widget.SliderExplorer` (``sliders``,
         ``numbers``, ``html``, ``image``, ``figure``).
 
     Examples

@@ -12,16 +12,18 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .design import ModelFrame, design_matrix
-from .errors import MLMInputError
-from .numbers import format_column, unsigned_zero
+from .._threads import one_blas_thread
+from ..errors import ConvergenceWarning, MLMInputError, SingularFitWarning, warn_at_caller
+from ..numbers import format_column, unsigned_zero
+from .engines import EngineFit
+from .frame import ModelFrame, design_matrix
 from .optsummary import TOLERANCES, OptSummary
 
 __all__ = ["MixedResult", "RawFit", "NotDefined"]
@@ -40,21 +42,8 @@ class NotDefined(str):
         raise TypeError(str(self))
 
 
-@dataclass
-class RawFit:
-    """Engine-independent estimates (what every engine hands to :class:`MixedResult`)."""
-
-    beta: np.ndarray
-    vcov_beta: np.ndarray
-    sigma2: float
-    loglik: float
-    covs: list[np.ndarray]  # per grouping factor: q x q covariance of the random effects
-    ranef: list[np.ndarray]  # per grouping factor: (levels x q) conditional modes
-    converged: bool
-    message: str
-    theta: np.ndarray | None = None
-    notes: list[str] = field(default_factory=list)
-    optsummary: OptSummary | None = None
+#: The estimates an engine returns (the engine contract's type, under its former name).
+RawFit = EngineFit
 
 
 def _relative_factor_diag(cov: np.ndarray, sigma2: float, pattern: np.ndarray) -> np.ndarray:
@@ -126,6 +115,30 @@ class MixedResult:
             self.ngroups: int | dict[str, int] = model.blocks[0].n_levels
         else:
             self.ngroups = {b.group: b.n_levels for b in model.blocks}
+
+    @property
+    def model(self) -> ModelFrame:
+        """The checked model frame: formula parts, response ``y``, design ``X``, random-effect blocks."""
+        return self._model
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The data the model was fitted to, as given."""
+        return self._data
+
+    def warn(self) -> None:
+        """Raise this fit's warnings (the engine's, convergence, singular fit) at the user's line."""
+        for category, message in self._raw.warnings:
+            warn_at_caller(message, category)
+        if not self.converged:
+            warn_at_caller(f"The optimiser may not have converged ({self.convergence_message}); check the model "
+                           "and the scaling of the predictors.", ConvergenceWarning)
+        if self._model.blocks and self.is_singular:
+            warn_at_caller(
+                "Boundary (singular) fit: a random-effect variance is estimated as 0 (or a correlation as "
+                "+-1). The data do not support that part of the model; see result.varcorr.",
+                SingularFitWarning,
+            )
 
     # ------------------------------------------------------------------ fixed part
     @cached_property
@@ -314,16 +327,171 @@ class MixedResult:
         return -2 * self.loglik + np.log(self.nobs) * self.n_params
 
     # ------------------------------------------------------------------ refit and predict
-    def refit(self, *, reml: bool | None = None, engine: str | None = None) -> MixedResult:
-        """Fit the same model again, e.g. by ML instead of REML."""
-        import warnings
+    def refit(self, y: np.ndarray | pd.Series | None = None, *, reml: bool | None = None,
+              engine: str | None = None, warn: bool = True) -> MixedResult:
+        """Fit the same model again: to a new response ``y``, or by ML instead of REML, or with another engine.
 
-        from .fitting import fit
+        Like lme4's ``refit(fit, newresp)``, a new response reuses everything else: the model
+        matrices and, with the fast engine, the per-group statistics of the design, so a refit
+        costs about a millisecond. This is the tool for simulation loops; see also
+        :meth:`simulate` and :meth:`refit_many`.
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return fit(self.formula, self._data, reml=self.reml if reml is None else reml,
-                       engine=self.engine if engine is None else engine)
+        Parameters
+        ----------
+        y : array-like, optional
+            A new response, one value per row of the fitted model (``len(y) == result.nobs``,
+            rows in the order of ``result.model.y``). Default: the same response.
+        reml : bool, optional
+            REML or ML (default: as this fit).
+        engine : str, optional
+            Default: this fit's engine.
+        warn : bool
+            Raise convergence and singular-fit warnings (default True; a simulation loop that
+            records ``converged`` and ``is_singular`` may turn them off).
+
+        Returns
+        -------
+        MixedResult
+
+        Examples
+        --------
+        >>> import mlm_helpers as mh
+        >>> res = mh.fit("Reaction ~ Days + (1 | Subject)", mh.load_dataset("sleepstudy"))
+        >>> y_new = res.simulate(1, seed=1)[0]
+        >>> res.refit(y_new).nobs, res.refit(reml=False).reml
+        (180, False)
+        """
+        from .engines import choose
+
+        reml = self.reml if reml is None else bool(reml)
+        model = self._model
+        if y is not None:
+            y = np.asarray(y, dtype=float).ravel()
+            if y.shape != (self.nobs,):
+                raise MLMInputError(f"refit(y) needs one value per row of the fitted model ({self.nobs}); "
+                                    f"got {y.shape[0]}.")
+            if not np.all(np.isfinite(y)):
+                raise MLMInputError("refit(y): the new response has missing or infinite values.")
+            model = dataclasses.replace(model, y=y)
+        chosen = choose(model, self.engine if engine is None else engine)
+        with one_blas_thread():
+            if chosen.name == "fast" and y is not None and self._raw.state is not None:
+                from .engines.fast import refit_model
+
+                raw = refit_model(model, self._raw.state, y, reml)
+            else:
+                raw = chosen.fit(model, reml)
+        data = self._data
+        if y is not None:
+            data = model.data.copy()
+            data[self._model.spec.response] = y
+        result = MixedResult(model, raw, reml=reml, engine=chosen.name, formula=self.formula, data=data)
+        if warn:
+            result.warn()
+        return result
+
+    def simulate(self, nsim: int = 1, seed: int | np.random.Generator | None = None) -> np.ndarray:
+        r"""Draw new responses from the fitted model, as lme4's ``simulate()``.
+
+        Each draw is :math:`X\hat\beta + Z b^* + \varepsilon^*` with new random effects
+        :math:`b^* \sim N(0, \hat T)` and residuals :math:`\varepsilon^* \sim N(0, \hat\sigma^2)`
+        (a parametric bootstrap sample).
+
+        Parameters
+        ----------
+        nsim : int
+            Number of responses.
+        seed : int, Generator or None
+            Seed of the draws.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(nsim, nobs)``, rows in the order of ``result.model.y``.
+
+        Examples
+        --------
+        >>> import mlm_helpers as mh
+        >>> res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+        >>> res.simulate(3, seed=1).shape
+        (3, 180)
+        """
+        if not isinstance(nsim, int | np.integer) or isinstance(nsim, bool) or nsim < 1:
+            raise MLMInputError(f"nsim must be a whole number of at least 1; got {nsim!r}.")
+        rng = np.random.default_rng(seed)
+        model = self._model
+        mean = model.X @ self._raw.beta
+        Y = np.empty((int(nsim), self.nobs))
+        for s in range(int(nsim)):
+            y = mean + rng.normal(0.0, np.sqrt(self.sigma2), self.nobs)
+            for b, cov in zip(model.blocks, self._raw.covs, strict=True):
+                evals, evecs = np.linalg.eigh(cov)
+                root = evecs * np.sqrt(np.clip(evals, 0.0, None))
+                u = rng.standard_normal((b.n_levels, b.q)) @ root.T
+                y += np.einsum("nq,nq->n", b.Z, u[b.codes])
+            Y[s] = y
+        return Y
+
+    def refit_many(self, Y: np.ndarray, *, reml: bool | None = None) -> pd.DataFrame:
+        """Refit the model to many responses at once (a simulation study's inner loop).
+
+        With the fast engine and one covariance parameter (a random intercept), all responses are
+        fitted together in one vectorised search; otherwise each is refitted in turn with
+        :meth:`refit`. No warnings are raised: the table records ``converged`` and ``singular``.
+
+        Parameters
+        ----------
+        Y : array, shape (R, nobs)
+            Responses, one per row, e.g. from :meth:`simulate`.
+        reml : bool, optional
+            Default: as this fit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per response: ``loglik``, the fixed effects (``<term>``) and their standard
+            errors (``se_<term>``), the variance components as in :attr:`varcorr` (``vcov_<k>``),
+            ``sigma2``, ``singular`` and ``converged``.
+
+        Examples
+        --------
+        >>> import mlm_helpers as mh
+        >>> res = mh.fit("Reaction ~ Days + (1 | Subject)", mh.load_dataset("sleepstudy"))
+        >>> table = res.refit_many(res.simulate(200, seed=2))
+        >>> table.shape[0], bool(table["converged"].all())
+        (200, True)
+        """
+        Y = np.atleast_2d(np.asarray(Y, dtype=float))
+        if Y.ndim != 2 or Y.shape[1] != self.nobs:
+            raise MLMInputError(f"refit_many(Y) needs an array of shape (R, {self.nobs}); got {Y.shape}.")
+        reml = self.reml if reml is None else bool(reml)
+        names = list(self._model.x_names)
+        if self.engine == "fast" and self._raw.state is not None and self._raw.state.n_theta == 1:
+            from .deviance import response_parts
+            from .engines.fast import fit_fast_many
+
+            ss = self._raw.state.with_response(*response_parts(self._model, Y))
+            with one_blas_thread():
+                est = fit_fast_many(ss, reml=reml)
+            out = {"loglik": -0.5 * est["deviance"]}
+            for k, name in enumerate(names):
+                out[name] = est["beta"][:, k]
+            for k, name in enumerate(names):
+                out[f"se_{name}"] = est["se"][:, k]
+            out["vcov_0"] = est["tau"]
+            out["sigma2"] = est["sigma2"]
+            out["singular"] = est["theta"] < SINGULAR_TOL
+            out["converged"] = est["converged"]
+            return pd.DataFrame(out)
+        rows = []
+        for y in Y:
+            r = self.refit(y, reml=reml, warn=False)
+            row = {"loglik": r.loglik, **dict(zip(names, r.fixed["estimate"], strict=True)),
+                   **{f"se_{n}": v for n, v in zip(names, r.fixed["se"], strict=True)}}
+            row.update({f"vcov_{k}": v for k, v in enumerate(r.varcorr["vcov"].iloc[:-1])})
+            row.update(sigma2=r.sigma2, singular=r.is_singular, converged=r.converged)
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True) -> np.ndarray:
         """Predictions for existing or new data.

@@ -35,10 +35,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .engine_fast import fit_fast, sufficient_stats_arrays
-from .errors import MLMInputError
-from .explorer_widget import SliderExplorer
-from .live_figure import snap_limits
+from ..errors import MLMInputError
+from ..model.deviance import sufficient_stats_arrays
+from ..model.engines.fast import fit_fast
+from ..plots.live_figure import snap_limits
+from .widget import SliderExplorer
 
 __all__ = ["PARAMS", "N_GROUPS", "GRAND_MEAN", "SIGMA2", "DEFAULT_SEED", "group_sizes", "compute", "draw", "describe",
            "widget"]
@@ -225,7 +226,7 @@ class _View:
             self.title2.set_visible(False)
 
     def dynamic(self) -> list:
-        """The artists that change with the sliders (for :class:`~mlm_helpers.live_figure.LiveFigure`)."""
+        """The artists that change with the sliders (for :class:`~mlm_helpers.plots.live_figure.LiveFigure`)."""
         a1 = self.axes[0]
         return [self.arrows, self.raw, self.shrunk, self.true, self.centre, a1.xaxis, a1.yaxis,
                 self.lam_true, self.lam_hat, self.dots, self.half]
@@ -326,7 +327,7 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
     """Sliders for group size and variance ratio, a "new draw" button, the numbers and the figure.
 
     A slider move refits and redraws only what changed (see
-    :class:`~mlm_helpers.live_figure.LiveFigure`), well within a tenth of a
+    :class:`~mlm_helpers.plots.live_figure.LiveFigure`), well within a tenth of a
     second.
 
     Parameters
@@ -338,7 +339,7 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
     -------
     ipywidgets.VBox
         Display it in a notebook. Its ``explorer`` attribute is the
-        :class:`~mlm_helpers.explorer_widget.SliderExplorer` (``sliders``,
+        :class:`~mlm_helpers.explorers.widget.SliderExplorer` (``sliders``,
         ``numbers``, ``html``, ``image``, ``figure``).
 
     Examples

@@ -33,7 +33,7 @@ from typing import Any
 from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
-from .live_figure import LiveFigure
+from ..plots.live_figure import LiveFigure
 
 __all__ = ["SliderExplorer"]
 

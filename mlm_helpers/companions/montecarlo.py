@@ -8,7 +8,7 @@ a random slope and a cross-level interaction,
 
 with :math:`(u_{0j}, u_{1j}) \\sim N(0, T)`, :math:`T = [[\\tau_{00}, \\tau_{01}], [\\tau_{01}, \\tau_{11}]]`
 and :math:`e_{ij} \\sim N(0, \\sigma^2)`, and fits every data set by REML (or ML) with
-:func:`mlm_helpers.engine_fast.fit_fast`, the engine behind ``mh.fit``.
+:func:`mlm_helpers.model.engines.fast.fit_fast`, the engine behind ``mh.fit``.
 
 How it stays fast and readable:
 
@@ -20,11 +20,11 @@ How it stays fast and readable:
   computed once (:func:`make_design`), and a replication only adds :math:`Z_j^\\top y_j`,
   :math:`X^\\top y` and :math:`y^\\top y` (:func:`make_batch`).
 * **All replications at once.** :func:`profiled_deviance_batch` evaluates the profiled
-  deviance of :mod:`mlm_helpers.engine_fast` (Bates et al. 2015) for every replication of a
+  deviance of :mod:`mlm_helpers.model.engines.fast` (Bates et al. 2015) for every replication of a
   chunk in one vectorised call, and :func:`newton_fit` minimises it for all of them together
   by Newton steps with step halving, started at the true value. A replication whose optimum
   is on or near the boundary (a variance 0, a correlation +-1), or where Newton makes no
-  progress, is refitted by :func:`~mlm_helpers.engine_fast.fit_fast`, the optimiser of
+  progress, is refitted by :func:`~mlm_helpers.model.engines.fast.fit_fast`, the optimiser of
   ``mh.fit``. The tests check both paths against ``fit_fast`` and against lme4.
 * **Singular fits** are flagged as lme4's ``isSingular`` does: a diagonal entry of the relative
   covariance factor below 1e-4 (a zero variance or a correlation of +-1).
@@ -61,9 +61,10 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from .engine_fast import SuffStats, fit_fast, sufficient_stats_arrays
-from .errors import MLMInputError
-from .result import SINGULAR_TOL
+from ..errors import MLMInputError
+from ..model.deviance import SuffStats, sufficient_stats_arrays
+from ..model.engines.fast import fit_fast
+from ..model.result import SINGULAR_TOL
 
 __all__ = ["DEFAULT_TRUTH", "FIXED", "VARIANCES", "PARAMETERS", "Design", "Batch", "make_design", "make_batch",
            "simulate_y", "profiled_deviance_batch", "criterion_variances_batch", "newton_fit", "variance_se_batch",
@@ -232,7 +233,7 @@ class Batch:
     yty: np.ndarray  # (R,)
 
     def rep(self, r: int) -> SuffStats:
-        """The :class:`~mlm_helpers.engine_fast.SuffStats` of replication ``r`` (for ``fit_fast``)."""
+        """The :class:`~mlm_helpers.model.engines.fast.SuffStats` of replication ``r`` (for ``fit_fast``)."""
         return dataclasses.replace(self.design.base, Zty=self.Zty[r], Xty=self.Xty[r], yty=float(self.yty[r]))
 
 
@@ -256,7 +257,7 @@ def _pieces(lam: np.ndarray, b: Batch) -> tuple[np.ndarray, ...]:
     """log|L|^2, X'X - R_ZX'R_ZX, the right-hand side and ||c_u||^2 at K thetas per replication.
 
     ``lam`` is (R, K, 3) = (l11, l21, l22), the free entries of the relative factor. The same
-    algebra as :func:`mlm_helpers.engine_fast.deviance_many` for two random effects, written with
+    algebra as :func:`mlm_helpers.model.engines.fast.deviance_many` for two random effects, written with
     per-group weights so that the (R, K, J) arrays stay small: with
     R1_j = a zx1_j + b zx2_j and R2_j = c zx1_j + d zx2_j, the sums over groups only need the
     weights a^2 + c^2, ab + cd and b^2 + d^2.
@@ -314,11 +315,11 @@ def _solve_pieces(lam: np.ndarray, b: Batch) -> dict[str, np.ndarray]:
 def profiled_deviance_batch(theta: np.ndarray, b: Batch, reml: bool = True) -> np.ndarray:
     """The profiled deviance (REML criterion) at thetas of shape (R, K, 3): ``inf`` where undefined.
 
-    The same number as :func:`mlm_helpers.engine_fast.profiled_deviance` for each replication.
+    The same number as :func:`mlm_helpers.model.engines.fast.profiled_deviance` for each replication.
 
     Examples
     --------
-    >>> from mlm_helpers.engine_fast import profiled_deviance
+    >>> from mlm_helpers.model.deviance import profiled_deviance
     >>> d = make_design(10, 5, seed=1)
     >>> b = make_batch(d, np.random.default_rng(99).normal(size=(2, 50)))
     >>> th = np.array([0.5, 0.1, 0.4])
@@ -392,7 +393,7 @@ def newton_fit(b: Batch, theta0: np.ndarray, reml: bool = True, max_iter: int = 
     Returns ``theta`` (R, 3) and a boolean ``ok`` (R,): True where Newton converged to an interior
     minimum (positive definite Hessian, Newton decrement below 1e-9). Replications with
     ``ok`` False (an optimum on or near the boundary, or no progress) must be refitted with
-    :func:`mlm_helpers.engine_fast.fit_fast`, which handles the boundary; :func:`run_design` does.
+    :func:`mlm_helpers.model.engines.fast.fit_fast`, which handles the boundary; :func:`run_design` does.
 
     Examples
     --------

@@ -6,7 +6,7 @@ runs, with a message that names the column, the value and the fix.
 Examples
 --------
 >>> import mlm_helpers as mh
->>> from mlm_helpers.design import build_model
+>>> from mlm_helpers.model.frame import build_model
 >>> m = build_model("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
 >>> m.x_names, m.blocks[0].names, m.blocks[0].n_levels
 (['Intercept', 'Days'], ['Intercept', 'Days'], 18)
@@ -15,14 +15,13 @@ Examples
 from __future__ import annotations
 
 import difflib
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import patsy
 
-from .errors import FewGroupsWarning, MissingDataWarning, MLMInputError
+from ..errors import FewGroupsWarning, MissingDataWarning, MLMInputError, warn_at_caller
 from .formula import FormulaSpec, RandomTerm, formula_names, parse_formula
 
 __all__ = ["ModelFrame", "Block", "SimpleDesign", "build_model", "design_matrix", "simple_design", "MIN_GROUPS_WARN"]
@@ -374,11 +373,10 @@ def build_model(formula: str, data: pd.DataFrame, *, warn_few_groups: bool = Tru
         )
     if n_dropped:
         cols = [c for c in used if frame[c].isna().any()]
-        warnings.warn(
+        warn_at_caller(
             f"Dropped {n_dropped} of {len(frame)} rows with missing values in {', '.join(map(repr, cols))} "
             f"(as R's na.omit); the model uses the other {len(frame) - n_dropped} rows.",
             MissingDataWarning,
-            stacklevel=3,
         )
         data = data.loc[~missing]
     else:
@@ -423,12 +421,11 @@ def build_model(formula: str, data: pd.DataFrame, *, warn_few_groups: bool = Tru
             )
         blocks.append(_make_block(group, terms, data, codes, levels))
         if warn_few_groups and len(levels) < MIN_GROUPS_WARN:
-            warnings.warn(
+            warn_at_caller(
                 f"The grouping factor {group!r} has only {len(levels)} levels: its variance component(s) "
                 "will be poorly estimated (imprecise, and often 0). Report them with care, with an "
                 "interval, and consider whether a fixed effect for the groups is the better model.",
                 FewGroupsWarning,
-                stacklevel=3,
             )
     return ModelFrame(
         spec=spec,
