@@ -68,7 +68,7 @@ def warn_at_caller(message: str, category: type[Warning]) -> None:
     >>> caught[0].category.__name__
     'MLMWarning'
     """
-    level = 1
+    level = 2  # 1 is this function's own line, 2 its caller's
     frame = sys._getframe(1)
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
         frame = frame.f_back

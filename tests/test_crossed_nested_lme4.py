@@ -4,7 +4,7 @@ The data are two seeded draws of mlm_helpers.designs stored as CSV next to the R
 (tests/reference/lme4_crossed_nested.R). Tolerances as tests/test_reference_lme4.py:
 log-likelihood 1e-4 absolute, fixed effects and SEs 1e-4 relative, variance components 1e-3
 relative, singular flag equal. Checked: mh.fit (statsmodels path for several factors, fast
-engine for one) and designs.fit_intercepts.
+engine for one) and the intercepts engine.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 
 import mlm_helpers as mh
-from mlm_helpers import designs
 
 REF = Path(__file__).parent / "reference"
 # id -> (data file, response, groups, predictors)
@@ -58,12 +57,15 @@ def _check(ref, loglik, singular, fixed, variances, sigma2):
 
 
 @pytest.mark.parametrize("model_id", list(MODELS))
-def test_fit_intercepts_matches_lme4(model_id, reference):
+def test_intercepts_engine_matches_lme4(model_id, reference):
     name, groups, preds, reml = MODELS[model_id]
-    res = designs.fit_intercepts(_data(name), "y", groups, preds, reml=reml)
-    v = res.variances.drop("Residual")
-    _check(reference[reference["model"] == model_id], res.loglik, res.singular, res.fixed, v,
-           res.variances["Residual"])
+    formula = "y ~ " + " + ".join(preds) + "".join(f" + (1 | {g})" for g in groups)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mh.SingularFitWarning)
+        res = mh.fit(formula, _data(name), reml=reml, engine="intercepts")
+    vc = res.varcorr
+    v = pd.Series(vc["vcov"].iloc[:-1].to_numpy(), index=vc["group"].iloc[:-1])
+    _check(reference[reference["model"] == model_id], res.loglik, res.is_singular, res.fixed, v, res.sigma2)
 
 
 @pytest.mark.parametrize("model_id", list(MODELS))

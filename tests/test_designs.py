@@ -1,4 +1,4 @@
-"""Tests of mlm_helpers.designs: nesting detection, the two simulators and fit_intercepts."""
+"""Tests of mlm_helpers.designs (nesting detection, the two simulators) and the intercepts engine."""
 
 from __future__ import annotations
 
@@ -68,29 +68,35 @@ def test_simulate_three_level_structure():
         designs.simulate_three_level(2.5, 3, 10)
 
 
-def test_fit_intercepts_recovers_truth_on_large_sample():
+def test_intercepts_engine_recovers_truth_on_large_sample():
     df = designs.simulate_three_level(200, 4, 10, tau_school=4, tau_class=2, sigma2=20,
                                       school_effect=1.5, seed=11)
-    res = designs.fit_intercepts(df, "y", ["school", "class"], ["w"])
-    assert res.variances["school"] == pytest.approx(4, rel=0.25)
-    assert res.variances["class"] == pytest.approx(2, rel=0.35)
-    assert res.variances["Residual"] == pytest.approx(20, rel=0.05)
+    res = mh.fit("y ~ w + (1 | school) + (1 | class)", df, engine="intercepts")
+    assert res.vpc["school"] * (res.vpc.sum()) > 0
+    v = res.varcorr.set_index("group")["vcov"]
+    assert v["school"] == pytest.approx(4, rel=0.25)
+    assert v["class"] == pytest.approx(2, rel=0.35)
+    assert v["Residual"] == pytest.approx(20, rel=0.05)
     assert res.fixed.loc["w", "estimate"] == pytest.approx(1.5, abs=3 * res.fixed.loc["w", "se"])
     assert res.vpc.sum() == pytest.approx(1)
+    assert res.optsummary.engine == "intercepts" and res.converged
 
 
-def test_fit_intercepts_matches_mh_fit_one_factor():
+def test_intercepts_engine_matches_fast_engine_one_factor():
     df = mh.load_dataset("sleepstudy")
-    ours = designs.fit_intercepts(df, "Reaction", ["Subject"], ["Days"], reml=False)
+    ours = mh.fit("Reaction ~ Days + (1 | Subject)", df, reml=False, engine="intercepts")
     theirs = mh.fit("Reaction ~ Days + (1 | Subject)", df, reml=False)
-    assert ours.loglik == pytest.approx(theirs.loglik, abs=1e-5)
-    np.testing.assert_allclose(ours.fixed["se"], theirs.fixed["se"], rtol=1e-4)
+    assert ours.loglik == pytest.approx(theirs.loglik, abs=1e-7)
+    np.testing.assert_allclose(ours.fixed["se"], theirs.fixed["se"], rtol=1e-6)
+    np.testing.assert_allclose(ours.ranef["Intercept"], theirs.ranef["Intercept"], rtol=1e-5, atol=1e-6)
 
 
-def test_fit_intercepts_singular_and_errors():
+@pytest.mark.filterwarnings("ignore::mlm_helpers.FewGroupsWarning")
+def test_intercepts_engine_singular_and_refused_models():
     df = mh.load_dataset("dyestuff2")
-    assert designs.fit_intercepts(df, "Yield", "Batch").singular
-    with pytest.raises(MLMInputError, match="numeric"):
-        designs.fit_intercepts(df, "Batch", ["Batch"])
-    with pytest.raises(MLMInputError, match="at least one"):
-        designs.fit_intercepts(df, "Yield", [])
+    with pytest.warns(mh.SingularFitWarning):
+        assert mh.fit("Yield ~ 1 + (1 | Batch)", df, engine="intercepts").is_singular
+    with pytest.raises(MLMInputError, match="random intercepts only"):
+        mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"), engine="intercepts")
+    with pytest.raises(MLMInputError, match="at least one random intercept"):
+        mh.fit("Yield ~ 1", df, engine="intercepts")

@@ -223,8 +223,8 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
             sim = designs.simulate_crossed(40, 10, tau_a=4, tau_b=2, sigma2=9, a_effect=1.0,
                                            b_effect=1.0, seed=2000 + rep)
             for label, groups in [("crossed", ["student", "rater"]), ("students_only", ["student"])]:
-                est, se = designs.fit_intercepts(sim, "y", groups, ["x_student", "x_rater"],
-                                                 polish=False).fixed.loc["x_rater"]
+                formula = "y ~ x_student + x_rater" + "".join(f" + (1 | {g})" for g in groups)
+                est, se = mh.fit(formula, sim, engine="intercepts").fixed.loc["x_rater", ["estimate", "se"]]
                 hits[label].append(abs(est - 1) <= 1.96 * se)
         for label, h in hits.items():
             out["ex-08-fully", f"coverage_{label}"] = np.mean(h)

@@ -39,6 +39,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import MLMInputError
+from ..model.deviance import SuffStats
+from ..model.engines.fast import estimates_many, fit_fast_many
 
 __all__ = [
     "BalancedFits",
@@ -50,8 +52,6 @@ __all__ = [
     "icc_estimates",
 ]
 
-_LOG2PI = float(np.log(2 * np.pi))
-_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -156,50 +156,29 @@ class BalancedFits:
         return self.tau00 / (self.tau00 + self.sigma2)
 
 
-class _Stats:
-    """Sufficient statistics of R balanced random-intercept data sets (see engine_fast)."""
-
-    def __init__(self, y: np.ndarray, X: np.ndarray):
-        R, J, m = y.shape
-        self.R, self.J, self.m, self.p = R, J, m, X.shape[-1]
-        self.n = J * m
-        ZtX = X.sum(axis=2)  # (R, J, p): group sums of each column
-        Zty = y.sum(axis=2)  # (R, J): group sums of y
-        self.XtX = np.einsum("rjmp,rjmq->rpq", X, X)
-        self.Xty = np.einsum("rjmp,rjm->rp", X, y)
-        self.yty = np.einsum("rjm,rjm->r", y, y)
-        self.A = np.einsum("rjp,rjq->rpq", ZtX, ZtX)  # sum_j ZtX_j' ZtX_j
-        self.b = np.einsum("rjp,rj->rp", ZtX, Zty)  # sum_j ZtX_j' Zty_j
-        self.c = np.einsum("rj,rj->r", Zty, Zty)  # sum_j Zty_j^2
-
-    def pieces(self, theta: np.ndarray, reml: bool) -> tuple[np.ndarray, ...]:
-        """Deviance at ``theta`` (shape (K, R)) and the pieces needed at the optimum."""
-        t = np.asarray(theta, dtype=float)
-        Lv2 = t * t * self.m + 1.0  # L_j^2, the same for every group (balanced data)
-        s2 = (t * t) / Lv2
-        XtXa = self.XtX - s2[..., None, None] * self.A  # R_X R_X'
-        rhs = self.Xty - s2[..., None] * self.b
-        RX = np.linalg.cholesky(XtXa)
-        cbeta = np.linalg.solve(RX, rhs[..., None])[..., 0]
-        r2 = self.yty - s2 * self.c - (cbeta * cbeta).sum(axis=-1)
-        ldL2 = self.J * np.log(Lv2)
-        ldRX2 = 2.0 * np.log(np.diagonal(RX, axis1=-2, axis2=-1)).sum(axis=-1)
-        dof = self.n - self.p if reml else self.n
-        dev = ldL2 + (ldRX2 if reml else 0.0) + dof * (1.0 + _LOG2PI + np.log(r2 / dof))
-        return dev, XtXa, RX, cbeta, r2
-
-    def deviance(self, theta: np.ndarray, reml: bool) -> np.ndarray:
-        return self.pieces(theta, reml)[0]
+def _balanced_stats(y: np.ndarray, X: np.ndarray) -> SuffStats:
+    """Sufficient statistics of R balanced random-intercept data sets (y (R, J, m), X (R, J, m, p))."""
+    R, J, m = y.shape
+    return SuffStats(
+        ZtZ=np.full((J, 1, 1), float(m)),
+        ZtX=X.sum(axis=2)[:, :, None, :],
+        Zty=y.sum(axis=2)[..., None],
+        XtX=np.einsum("rjmp,rjmq->rpq", X, X),
+        Xty=np.einsum("rjmp,rjm->rp", X, y),
+        yty=np.einsum("rjm,rjm->r", y, y),
+        n=J * m,
+        pattern=np.ones((1, 1), dtype=bool),
+        counts=np.full(J, m),
+    )
 
 
 def fit_ri_balanced(y: np.ndarray, X: np.ndarray | None = None, *, reml: bool = True) -> BalancedFits:
     """Fit ``y ~ X + (1 | group)`` to many balanced data sets at once.
 
-    The profiled deviance of :mod:`mlm_helpers.model.engines.fast` (Bates et al. 2015,
-    section 3) with one random intercept and equal group sizes, evaluated for
-    all data sets together: a grid over ``theta = sqrt(tau00) / sigma``, then
-    golden-section search in the best bracket, then a check of the boundary
-    ``theta = 0`` (a singular fit, ``tau00 = 0``). For the intercept-only model
+    The profiled deviance of :mod:`mlm_helpers.model.deviance` (Bates et al. 2015,
+    section 3) with one random intercept and equal group sizes, minimised for all
+    data sets together by the fast engine's batched search
+    (:func:`~mlm_helpers.model.engines.fast.fit_fast_many`). For the intercept-only model
     by REML (``X`` not given) the optimum is known in closed form, the ANOVA
     estimates truncated at zero, and is used instead of the search.
 
@@ -248,17 +227,9 @@ def fit_ri_balanced(y: np.ndarray, X: np.ndarray | None = None, *, reml: bool = 
         raise MLMInputError(f"X must have shape (R, J, m, p) = ({R}, {J}, {m}, p); got {X.shape}.")
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(X))):
         raise MLMInputError("y and X must be finite (no NaN or infinite values).")
-    st = _Stats(y, X)
-    if closed_form:
-        theta = _theta_anova_reml(y)
-    else:
-        theta = _theta_search(st, reml)
-    dev, XtXa, RX, cbeta, r2 = st.pieces(theta, reml)
-    beta = np.linalg.solve(np.swapaxes(RX, -1, -2), cbeta[..., None])[..., 0]
-    sigma2 = r2 / (st.n - st.p if reml else st.n)
-    vcov = sigma2[:, None, None] * np.linalg.inv(XtXa)
-    se = np.sqrt(np.diagonal(vcov, axis1=-2, axis2=-1))
-    return BalancedFits(beta, se, sigma2 * theta**2, sigma2, theta, dev, bool(reml))
+    ss = _balanced_stats(y, X)
+    est = estimates_many(_theta_anova_reml(y), ss, reml) if closed_form else fit_fast_many(ss, reml)
+    return BalancedFits(est["beta"], est["se"], est["tau"], est["sigma2"], est["theta"], est["deviance"], bool(reml))
 
 
 def _theta_anova_reml(y: np.ndarray) -> np.ndarray:
@@ -279,34 +250,6 @@ def _theta_anova_reml(y: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where((msb > msw) & (msw > 0), (msb - msw) / (m * msw), 0.0)
     return np.sqrt(ratio)
-
-
-def _theta_search(st: _Stats, reml: bool) -> np.ndarray:
-    """Optimum of the profiled deviance over theta, for every data set: grid, golden section, boundary."""
-    R = st.R
-    grid = np.concatenate([[0.0], np.logspace(-3, 3, 49)])
-    dev_grid = st.deviance(np.repeat(grid[:, None], R, axis=1), reml)  # (K, R)
-    k = np.argmin(dev_grid, axis=0)
-    lo = grid[np.maximum(k - 1, 0)]
-    hi = grid[np.minimum(k + 1, len(grid) - 1)]
-    # Golden-section search, all data sets in step.
-    a, b = lo.copy(), hi.copy()
-    c = b - _GOLDEN * (b - a)
-    d = a + _GOLDEN * (b - a)
-    fc, fd = st.deviance(c, reml), st.deviance(d, reml)
-    for _ in range(60):
-        left = fc < fd
-        b = np.where(left, d, b)
-        a = np.where(left, a, c)
-        new_c = b - _GOLDEN * (b - a)
-        new_d = a + _GOLDEN * (b - a)
-        c, d = np.where(left, new_c, d), np.where(left, c, new_d)
-        f_new = st.deviance(np.where(left, c, d), reml)
-        fc, fd = np.where(left, f_new, fd), np.where(left, fc, f_new)
-    theta = (a + b) / 2
-    dev_opt = st.deviance(theta, reml)
-    at_zero = dev_grid[0] <= dev_opt + 1e-10  # the boundary tau00 = 0 is the optimum
-    return np.where(at_zero, 0.0, theta)
 
 
 def ols_fit(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -62,7 +62,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MLMInputError
-from ..model.deviance import SuffStats, sufficient_stats_arrays
+from ..model._numerics import LOG2PI, grad_hess_batched, relative_factor, stencil_batched
+from ..model.deviance import Pieces, SuffStats, deviance_pieces, sufficient_stats_arrays
 from ..model.engines.fast import fit_fast
 from ..model.result import SINGULAR_TOL
 
@@ -82,7 +83,6 @@ DEFAULT_TRUTH: dict[str, float] = {
 }
 
 _Z95 = 1.959963984540054
-_LOG2PI = float(np.log(2 * np.pi))
 _PATTERN = np.tril(np.ones((2, 2), dtype=bool))
 
 
@@ -107,14 +107,6 @@ def _truth(overrides: dict[str, float]) -> dict[str, float]:
         raise MLMInputError(f"tau01 = {truth['tau01']} is too large: the random-effects covariance matrix needs "
                             f"tau01^2 <= tau00 * tau11 = {truth['tau00'] * truth['tau11']}.")
     return truth
-
-
-def _chol2(t00: float, t01: float, t11: float) -> np.ndarray:
-    """Lower Cholesky factor of a 2 x 2 covariance matrix that may be singular."""
-    l11 = np.sqrt(t00)
-    l21 = t01 / l11 if l11 > 0 else 0.0
-    l22 = np.sqrt(max(t11 - l21 * l21, 0.0))
-    return np.array([[l11, 0.0], [l21, l22]])
 
 
 def _seedseq(seed: int | np.random.SeedSequence | None) -> np.random.SeedSequence:
@@ -180,7 +172,7 @@ def simulate_y(design: Design, truth: dict[str, float], rng: np.random.Generator
     >>> simulate_y(d, DEFAULT_TRUTH, np.random.default_rng(2)).shape
     (50,)
     """
-    L = _chol2(truth["tau00"], truth["tau01"], truth["tau11"])
+    L = relative_factor(np.array([[truth["tau00"], truth["tau01"]], [truth["tau01"], truth["tau11"]]]))
     u = rng.standard_normal((design.n_groups, 2)) @ L.T
     e = rng.standard_normal(len(design.x)) * np.sqrt(truth["sigma2"])
     gamma = np.array([truth[k] for k in FIXED])
@@ -253,63 +245,10 @@ def make_batch(design: Design, Y: np.ndarray) -> Batch:
     return Batch(design, Zty, Y @ design.X, (Y * Y).sum(axis=1))
 
 
-def _pieces(lam: np.ndarray, b: Batch) -> tuple[np.ndarray, ...]:
-    """log|L|^2, X'X - R_ZX'R_ZX, the right-hand side and ||c_u||^2 at K thetas per replication.
-
-    ``lam`` is (R, K, 3) = (l11, l21, l22), the free entries of the relative factor. The same
-    algebra as :func:`mlm_helpers.model.engines.fast.deviance_many` for two random effects, written with
-    per-group weights so that the (R, K, J) arrays stay small: with
-    R1_j = a zx1_j + b zx2_j and R2_j = c zx1_j + d zx2_j, the sums over groups only need the
-    weights a^2 + c^2, ab + cd and b^2 + d^2.
-    """
-    ss = b.design.base
-    a11, a12, a22 = ss.ZtZ[:, 0, 0], ss.ZtZ[:, 0, 1], ss.ZtZ[:, 1, 1]
-    zx1, zx2 = ss.ZtX[:, 0, :], ss.ZtX[:, 1, :]
-    p = zx1.shape[1]
-    l11, l21, l22 = lam[..., 0, None], lam[..., 1, None], lam[..., 2, None]  # (R, K, 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m11 = l11 * (a11 * l11 + a12 * l21) + l21 * (a12 * l11 + a22 * l21) + 1.0
-        m12 = l11 * (a12 * l22) + l21 * (a22 * l22)
-        L11 = np.sqrt(m11)
-        L21 = m12 / L11
-        s22 = l22 * a22 * l22 + 1.0 - L21 * L21
-        L22 = np.sqrt(np.where(s22 > 0, s22, np.nan))
-        wa, wb = l11 / L11, l21 / L11
-        wc, wd = -L21 * wa / L22, (l22 - L21 * wb) / L22
-        w11, w12, w22 = wa * wa + wc * wc, wa * wb + wc * wd, wb * wb + wd * wd  # (R, K, J)
-        P11 = (zx1[:, :, None] * zx1[:, None, :]).reshape(-1, p * p)
-        P12 = (zx1[:, :, None] * zx2[:, None, :] + zx2[:, :, None] * zx1[:, None, :]).reshape(-1, p * p)
-        P22 = (zx2[:, :, None] * zx2[:, None, :]).reshape(-1, p * p)
-        XtXa = ss.XtX - (w11 @ P11 + w12 @ P12 + w22 @ P22).reshape(*w11.shape[:2], p, p)
-        zy1, zy2 = b.Zty[:, None, :, 0], b.Zty[:, None, :, 1]  # (R, 1, J)
-        rhs = b.Xty[:, None, :] - (w11 * zy1 + w12 * zy2) @ zx1 - (w12 * zy1 + w22 * zy2) @ zx2
-        cu2 = (w11 * zy1 * zy1 + 2.0 * w12 * zy1 * zy2 + w22 * zy2 * zy2).sum(axis=-1)
-        ldL2 = 2.0 * np.log(L11 * L22).sum(axis=-1)
-    return ldL2, XtXa, rhs, cu2
-
-
-def _solve_pieces(lam: np.ndarray, b: Batch) -> dict[str, np.ndarray]:
-    """Finish the pieces: Cholesky of the fixed-effects block, c_beta and the penalised RSS r^2."""
-    ldL2, XtXa, rhs, cu2 = _pieces(lam, b)
-    R, K, p = rhs.shape
-    ok = np.isfinite(ldL2) & np.isfinite(XtXa).all(axis=(-1, -2)) & np.isfinite(rhs).all(axis=-1)
-    RX = np.full((R, K, p, p), np.nan)
-    if ok.any():
-        A = XtXa[ok]
-        good = np.linalg.eigvalsh(A)[:, 0] > 1e-10 * np.abs(np.diagonal(A, axis1=1, axis2=2)).max(axis=1)
-        sub = np.flatnonzero(ok)[good]
-        ok[:] = False
-        ok.flat[sub] = True
-        if good.any():
-            RX[ok] = np.linalg.cholesky(A[good])
-    cb = np.full((R, K, p), np.nan)
-    if ok.any():
-        cb[ok] = np.linalg.solve(RX[ok], rhs[ok][..., None])[..., 0]
-    r2 = b.yty[:, None] - cu2 - (cb * cb).sum(axis=-1)
-    ok &= r2 > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ldRX2 = 2.0 * np.log(np.diagonal(RX, axis1=-2, axis2=-1)).sum(axis=-1)
-    return {"ok": ok, "ldL2": ldL2, "ldRX2": ldRX2, "RX": RX, "cb": cb, "r2": r2, "XtXa": XtXa}
+def _core_pieces(theta: np.ndarray, b: Batch, reml: bool) -> Pieces:
+    """The core's deviance pieces at thetas (R, K, 3) for the R replications of ``b`` (shape (R, K))."""
+    ss = b.design.base.with_response(b.Zty[:, None], b.Xty[:, None], b.yty[:, None])
+    return deviance_pieces(np.asarray(theta, dtype=float), ss, reml)
 
 
 def profiled_deviance_batch(theta: np.ndarray, b: Batch, reml: bool = True) -> np.ndarray:
@@ -327,12 +266,7 @@ def profiled_deviance_batch(theta: np.ndarray, b: Batch, reml: bool = True) -> n
     >>> bool(np.allclose(ours, [profiled_deviance(th, b.rep(r)) for r in range(2)]))
     True
     """
-    s = _solve_pieces(np.asarray(theta, dtype=float), b)
-    n, p = b.design.base.n, b.design.base.p
-    dof = n - p if reml else n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dev = s["ldL2"] + (s["ldRX2"] if reml else 0.0) + dof * (1.0 + _LOG2PI + np.log(s["r2"] / dof))
-    return np.where(s["ok"], dev, np.inf)
+    return _core_pieces(theta, b, reml).deviance
 
 
 def criterion_variances_batch(v: np.ndarray, b: Batch, reml: bool = True) -> np.ndarray:
@@ -349,42 +283,12 @@ def criterion_variances_batch(v: np.ndarray, b: Batch, reml: bool = True) -> np.
         l11 = np.sqrt(t00 / s2)
         l21 = (t01 / s2) / l11
         l22 = np.sqrt(t11 / s2 - l21 * l21)
-    s = _solve_pieces(np.stack([l11, l21, l22], axis=-1), b)
+        pc = _core_pieces(np.stack([l11, l21, l22], axis=-1), b, reml)
     n, p = b.design.base.n, b.design.base.p
     dof = n - p if reml else n
     with np.errstate(invalid="ignore", divide="ignore"):
-        crit = s["ldL2"] + (s["ldRX2"] if reml else 0.0) + dof * (_LOG2PI + np.log(s2)) + s["r2"] / s2
-    return np.where(s["ok"], crit, np.nan)
-
-
-def _stencil(x: np.ndarray, h: np.ndarray, k: int, full: bool) -> tuple[np.ndarray, list]:
-    """Points for central-difference derivatives at x (A, k): centre, +-h_a, and pairs."""
-    E = np.eye(k)
-    pts = [x] + [x + s * h[:, a, None] * E[a] for a in range(k) for s in (1, -1)]
-    pairs = []
-    for a in range(k):
-        for c in range(a + 1, k):
-            signs = ((1, 1), (1, -1), (-1, 1), (-1, -1)) if full else ((1, 1),)
-            for sa, sc in signs:
-                pts.append(x + sa * h[:, a, None] * E[a] + sc * h[:, c, None] * E[c])
-            pairs.append((a, c))
-    return np.stack(pts, axis=1), pairs
-
-
-def _grad_hess(f: np.ndarray, h: np.ndarray, k: int, pairs: list, full: bool) -> tuple[np.ndarray, np.ndarray]:
-    f0 = f[:, 0]
-    fp, fm = f[:, 1:2 * k + 1:2], f[:, 2:2 * k + 2:2]
-    g = (fp - fm) / (2 * h)
-    H = np.zeros((len(f), k, k))
-    H[:, np.arange(k), np.arange(k)] = (fp + fm - 2 * f0[:, None]) / h**2
-    base = 2 * k + 1
-    for n, (a, c) in enumerate(pairs):
-        if full:
-            pp, pm, mp, mm = (f[:, base + 4 * n + i] for i in range(4))
-            H[:, a, c] = H[:, c, a] = (pp - pm - mp + mm) / (4 * h[:, a] * h[:, c])
-        else:
-            H[:, a, c] = H[:, c, a] = (f[:, base + n] - fp[:, a] - fp[:, c] + f0) / (h[:, a] * h[:, c])
-    return g, H
+        crit = pc.ldL2 + (pc.ldRX2 if reml else 0.0) + dof * (LOG2PI + np.log(s2)) + pc.r2 / s2
+    return np.where(np.isfinite(pc.deviance), crit, np.nan)
 
 
 def newton_fit(b: Batch, theta0: np.ndarray, reml: bool = True, max_iter: int = 40) -> tuple[np.ndarray, np.ndarray]:
@@ -413,10 +317,10 @@ def newton_fit(b: Batch, theta0: np.ndarray, reml: bool = True, max_iter: int = 
             break
         x = theta[idx]
         h = 1e-4 * np.maximum(1.0, np.abs(x))
-        pts, pairs = _stencil(x, h, 3, full=False)
+        pts, pairs = stencil_batched(x, h, 3, full=False)
         sub = Batch(b.design, b.Zty[idx], b.Xty[idx], b.yty[idx])
         f = profiled_deviance_batch(pts, sub, reml)
-        g, H = _grad_hess(f, h, 3, pairs, full=False)
+        g, H = grad_hess_batched(f, h, 3, pairs, full=False)
         finite = np.isfinite(f).all(axis=1)
         H[~finite] = np.eye(3)
         pd_ = finite & (np.linalg.eigvalsh(H)[:, 0] > 0)
@@ -454,12 +358,12 @@ def newton_fit(b: Batch, theta0: np.ndarray, reml: bool = True, max_iter: int = 
 
 def _estimates(theta: np.ndarray, b: Batch, reml: bool) -> dict[str, np.ndarray]:
     """Fixed effects, their covariance matrices, sigma2 and the variances at theta (R, 3)."""
-    s = _solve_pieces(theta[:, None, :], b)
-    RX, cb, r2 = s["RX"][:, 0], s["cb"][:, 0], s["r2"][:, 0]
+    pc = _core_pieces(theta[:, None, :], b, reml)
+    RX, cb, r2 = pc.RX[:, 0], pc.cbeta[:, 0], pc.r2[:, 0]
     n, p = b.design.base.n, b.design.base.p
     sigma2 = r2 / (n - p if reml else n)
     beta = np.linalg.solve(np.swapaxes(RX, 1, 2), cb[..., None])[..., 0]
-    vcov = sigma2[:, None, None] * np.linalg.inv(s["XtXa"][:, 0])
+    vcov = sigma2[:, None, None] * np.linalg.inv(pc.XtXa[:, 0])
     lam = np.zeros((len(theta), 2, 2))
     lam[:, 0, 0], lam[:, 1, 0], lam[:, 1, 1] = theta[:, 0], theta[:, 1], theta[:, 2]
     T = sigma2[:, None, None] * lam @ np.swapaxes(lam, 1, 2)
@@ -487,9 +391,9 @@ def variance_se_batch(v_hat: np.ndarray, b: Batch, reml: bool = True) -> np.ndar
     x = np.atleast_2d(np.asarray(v_hat, dtype=float))
     scale = np.stack([x[:, 0], np.sqrt(np.abs(x[:, 0] * x[:, 2])), x[:, 2], x[:, 3]], axis=1)
     h = 1e-4 * np.maximum(np.abs(x), scale).clip(1e-8)
-    pts, pairs = _stencil(x, h, 4, full=True)
+    pts, pairs = stencil_batched(x, h, 4, full=True)
     f = criterion_variances_batch(pts, b, reml)
-    _, H = _grad_hess(f, h, 4, pairs, full=True)
+    _, H = grad_hess_batched(f, h, 4, pairs, full=True)
     out = np.full(x.shape, np.nan)
     ok = np.isfinite(f).all(axis=1)
     if ok.any():
@@ -508,7 +412,7 @@ def _run_chunk(n_groups: int, group_size: int, truth: dict[str, float], design_s
     d = make_design(n_groups, group_size, design_seq)
     Y = np.stack([simulate_y(d, truth, np.random.default_rng(sq)) for sq in rep_seqs])
     b = make_batch(d, Y)
-    L = _chol2(truth["tau00"] / truth["sigma2"], truth["tau01"] / truth["sigma2"], truth["tau11"] / truth["sigma2"])
+    L = relative_factor(np.array([[truth["tau00"], truth["tau01"]], [truth["tau01"], truth["tau11"]]]), truth["sigma2"])
     theta0 = np.array([max(L[0, 0], 0.1), L[1, 0], max(L[1, 1], 0.1)])  # start at the truth (inside the space)
     theta, ok = newton_fit(b, theta0, reml)
     converged = np.ones(len(Y), dtype=bool)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MLMInputError
+from ..model._numerics import relative_factor
 from ..model.deviance import SuffStats, response_parts, sufficient_stats, theta_index
 from ..model.engines.fast import fit_fast
 from ..model.result import MixedResult
@@ -306,19 +307,6 @@ def describe_fit(result: MixedResult, *, units: str = "", digits: int = 2) -> st
 
 
 # ---------------------------------------------------------------------------- bootstrap and truth
-def _relative_factor(cov: np.ndarray, sigma2: float, pattern: np.ndarray) -> np.ndarray:
-    """Lower-triangular L with L L' = cov / sigma2 on the free pattern (works when cov is singular)."""
-    rel = cov / sigma2
-    q = rel.shape[0]
-    L = np.zeros((q, q))
-    for j in range(q):
-        L[j, j] = np.sqrt(max(rel[j, j] - np.sum(L[j, :j] ** 2), 0.0))
-        for i in range(j + 1, q):
-            if pattern[i, j] and L[j, j] > 0:
-                L[i, j] = (rel[i, j] - np.sum(L[i, :j] * L[j, :j])) / L[j, j]
-    return L
-
-
 def _generating_values(result: MixedResult, truth: Mapping[str, float] | None):
     """beta, G, sigma2 and their labelled values, from the fit or from ``truth``."""
     table = parameter_table(result)
@@ -453,7 +441,7 @@ def parametric_bootstrap(
     evals, evecs = np.linalg.eigh(G)
     factor = evecs * np.sqrt(np.clip(evals, 0.0, None))
     rows_t, cols_t = theta_index(b.pattern)
-    theta0 = _relative_factor(G, sigma2, b.pattern)[rows_t, cols_t]
+    theta0 = relative_factor(G, sigma2, b.pattern)[rows_t, cols_t]
     rand = _random_parameters(result)
     fixed_names = list(result.fixed.index)
     if red_model is not None:
@@ -465,7 +453,7 @@ def parametric_bootstrap(
                 if ni in b.names and nj in b.names:
                     G_red[i, j] = G[b.names.index(ni), b.names.index(nj)]
         rr, rc = theta_index(rb.pattern)
-        theta0_red = _relative_factor(G_red, sigma2, rb.pattern)[rr, rc]
+        theta0_red = relative_factor(G_red, sigma2, rb.pattern)[rr, rc]
     base = sufficient_stats(model)
     base_red = sufficient_stats(red_model) if red_model is not None else None
     out = []

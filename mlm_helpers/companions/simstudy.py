@@ -20,7 +20,7 @@ for all simulated data sets at once:
   :math:`\\sum_j \\log L_j^2 + n[1 + \\log(2\\pi r^2/n)]` (ML).
 
 :func:`ri_deviance` is checked in the tests against
-:func:`mlm_helpers.model.engines.fast.profiled_deviance`, and :func:`fit_ri_many`
+:func:`mlm_helpers.model.deviance.profiled_deviance`, and :func:`fit_ri_many`
 against :func:`mlm_helpers.model.engines.fast.fit_fast`.
 
 Examples
@@ -41,6 +41,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import MLMInputError
+from ..model.deviance import SuffStats, deviance_pieces
+from ..model.engines.fast import fit_fast_many
 
 __all__ = [
     "simulate_ri_stats",
@@ -53,8 +55,6 @@ __all__ = [
     "rejection_rates",
 ]
 
-_LOG2PI = float(np.log(2 * np.pi))
-_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
 
 def _check_sizes(n_groups: int, group_size: int | Sequence[int]) -> np.ndarray:
@@ -173,7 +173,7 @@ def ri_deviance(theta: np.ndarray, sizes: np.ndarray, sums: np.ndarray, yty: np.
     -------
     ndarray, shape (R, K)
         -2 times the (REML) log-likelihood, maximised over the intercept and
-        :math:`\\sigma^2`; the same number as ``engine_fast.profiled_deviance``.
+        :math:`\\sigma^2`; the same number as ``mlm_helpers.model.deviance.profiled_deviance``.
 
     Examples
     --------
@@ -181,49 +181,31 @@ def ri_deviance(theta: np.ndarray, sizes: np.ndarray, sums: np.ndarray, yty: np.
     >>> ri_deviance(np.array([0.0, 0.5, 1.0]), sizes, sums, yty).shape
     (3, 3)
     """
-    return _deviance(theta, _by_size(sizes, sums), yty, reml)
-
-
-def _by_size(sizes: np.ndarray, sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Group the groups by size: groups of equal size share L_j, so only the sums of their S_j and
-    S_j^2 matter. The deviance then costs O(distinct sizes), not O(groups)."""
-    sums = np.atleast_2d(np.asarray(sums, dtype=float))
-    size_values, which = np.unique(np.asarray(sizes), return_inverse=True)
-    count = np.bincount(which).astype(float)  # number of groups of each size
-    S1 = np.stack([sums[:, which == k].sum(axis=1) for k in range(len(size_values))], axis=1)
-    S2 = np.stack([(sums[:, which == k] ** 2).sum(axis=1) for k in range(len(size_values))], axis=1)
-    return size_values.astype(float), count, S1, S2
-
-
-def _deviance(theta: np.ndarray, by_size: tuple, yty: np.ndarray, reml: bool) -> np.ndarray:
-    n_u, count_u, S1, S2 = by_size
-    n_sets = S1.shape[0]
+    ss = _ri_stats(sizes, sums, yty, extra_axis=True)
     th = np.asarray(theta, dtype=float)
-    th = np.broadcast_to(th if th.ndim == 2 else th[None, :], (n_sets, th.shape[-1]))
-    t2 = (th * th)[:, :, None]  # (R, K, 1)
-    L2 = 1.0 + t2 * n_u  # L_j^2 of a group of each size, (R, K, U)
-    ldL2 = (count_u * np.log(L2)).sum(axis=2)  # log|L|^2
-    cu2 = (t2 * S2[:, None, :] / L2).sum(axis=2)  # sum_j c_{u,j}^2
-    RX2 = (count_u * n_u / L2).sum(axis=2)  # R_X^2 = X'X - sum_j R_ZX,j^2
-    cbeta2 = (S1[:, None, :] / L2).sum(axis=2) ** 2 / RX2  # c_beta^2
-    r2 = np.asarray(yty, dtype=float)[:, None] - cu2 - cbeta2  # penalised residual sum of squares
-    n = float(np.sum(count_u * n_u))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if reml:
-            dev = ldL2 + np.log(RX2) + (n - 1) * (1.0 + _LOG2PI + np.log(r2 / (n - 1)))
-        else:
-            dev = ldL2 + n * (1.0 + _LOG2PI + np.log(r2 / n))
-    return np.where(r2 > 0, dev, np.inf)
+    th = th if th.ndim == 2 else th[None, :]
+    return deviance_pieces(th[..., None], ss, reml).deviance
+
+
+def _ri_stats(sizes: np.ndarray, sums: np.ndarray, yty: np.ndarray, extra_axis: bool = False) -> SuffStats:
+    """Sufficient statistics of y ~ 1 + (1 | g) for R data sets on one design (group sizes and sums)."""
+    nj = np.asarray(sizes, dtype=float)
+    sums = np.atleast_2d(np.asarray(sums, dtype=float))
+    yty = np.atleast_1d(np.asarray(yty, dtype=float))
+    Zty, Xty = sums[..., None], sums.sum(axis=1)[:, None]
+    if extra_axis:  # a second batch axis for K thetas per data set
+        Zty, Xty, yty = Zty[:, None], Xty[:, None], yty[:, None]
+    return SuffStats(ZtZ=nj[:, None, None], ZtX=nj[:, None, None], Zty=Zty, XtX=np.array([[nj.sum()]]), Xty=Xty,
+                     yty=yty, n=int(nj.sum()), pattern=np.ones((1, 1), dtype=bool), counts=nj.astype(int))
 
 
 def fit_ri_many(sizes: np.ndarray, sums: np.ndarray, yty: np.ndarray, reml: bool = True) -> pd.DataFrame:
     """Fit ``y ~ 1 + (1 | g)`` by REML or ML to many data sets at once.
 
-    The minimiser mirrors ``engine_fast.fit_fast`` for one parameter: a grid of
-    theta values (0 and 60 points from 0.001 to 1000, log-spaced), then a
-    golden-section search between the neighbours of the best grid point, run
-    for all data sets together; theta = 0 (a singular fit) wins whenever its
-    deviance is not larger.
+    The fast engine's batched search for one parameter
+    (:func:`~mlm_helpers.model.engines.fast.fit_fast_many`), run for all data sets together:
+    a grid, golden-section search, the boundary theta = 0 (a singular fit) where it is no
+    worse, then Newton steps.
 
     Parameters
     ----------
@@ -244,46 +226,10 @@ def fit_ri_many(sizes: np.ndarray, sums: np.ndarray, yty: np.ndarray, reml: bool
     >>> list(fit_ri_many(sizes, sums, yty).columns)
     ['theta', 'deviance', 'beta0', 'sigma2', 'tau00']
     """
-    sums = np.atleast_2d(np.asarray(sums, dtype=float))
-    yty = np.atleast_1d(np.asarray(yty, dtype=float))
-    n_sets = sums.shape[0]
-    by_size = _by_size(sizes, sums)
-    grid = np.concatenate([[0.0], np.logspace(-3, 3, 60)])
-    vals = _deviance(grid, by_size, yty, reml)
-    k = np.argmin(vals, axis=1)
-    lo = grid[np.maximum(k - 1, 0)]
-    hi = grid[np.minimum(k + 1, len(grid) - 1)]
-    # Golden-section search on [lo, hi], one bracket per data set, all data sets at once.
-    a, b = lo.copy(), hi.copy()
-    for _ in range(50):
-        c = b - _GOLDEN * (b - a)
-        d = a + _GOLDEN * (b - a)
-        left = _dev_at(c, by_size, yty, reml) < _dev_at(d, by_size, yty, reml)
-        b = np.where(left, d, b)  # the minimum lies in [a, d] ...
-        a = np.where(left, a, c)  # ... or in [c, b]
-    theta = (a + b) / 2
-    best = _dev_at(theta, by_size, yty, reml)
-    grid_best = vals[np.arange(n_sets), k]
-    theta = np.where(grid_best < best, grid[k], theta)  # never worse than the grid
-    best = np.minimum(best, grid_best)
-    at_zero = vals[:, 0] <= best + 1e-10  # the boundary is the optimum (singular fit)
-    theta = np.where(at_zero, 0.0, theta)
-    best = np.where(at_zero, vals[:, 0], best)
-    # Estimates at the optimum, in closed form.
-    nj = np.asarray(sizes, dtype=float)[None, :]
-    L2 = 1.0 + (theta * theta)[:, None] * nj
-    RX2 = (nj / L2).sum(axis=1)
-    beta0 = (sums / L2).sum(axis=1) / RX2
-    r2 = yty - ((theta * theta)[:, None] * sums * sums / L2).sum(axis=1) - (sums / L2).sum(axis=1) ** 2 / RX2
-    n = float(np.sum(sizes))
-    sigma2 = r2 / (n - 1 if reml else n)
-    return pd.DataFrame({"theta": theta, "deviance": best, "beta0": beta0, "sigma2": sigma2,
-                         "tau00": theta * theta * sigma2}, index=pd.RangeIndex(n_sets, name="rep"))
-
-
-def _dev_at(theta: np.ndarray, by_size: tuple, yty: np.ndarray, reml: bool) -> np.ndarray:
-    """Deviance of data set r at its own theta[r]."""
-    return _deviance(theta[:, None], by_size, yty, reml)[:, 0]
+    est = fit_fast_many(_ri_stats(sizes, sums, yty), reml=reml)
+    return pd.DataFrame({"theta": est["theta"], "deviance": est["deviance"], "beta0": est["beta"][:, 0],
+                         "sigma2": est["sigma2"], "tau00": est["tau"]},
+                        index=pd.RangeIndex(len(est["theta"]), name="rep"))
 
 
 def ml_vs_reml_estimates(

@@ -311,7 +311,8 @@ def _one_factor_penicillin(factor: str) -> dict:
 @cache
 def _fully_crossed() -> dict:
     """The solution's 50 replications (seeds 2000-2049), every rater marks every student."""
-    from ..simulation.designs import fit_intercepts, simulate_crossed
+    from ..model.fitting import fit
+    from ..simulation.designs import simulate_crossed
 
     hits: dict[str, list[bool]] = {"crossed": [], "students_only": []}
     for rep in range(50):
@@ -319,7 +320,8 @@ def _fully_crossed() -> dict:
         for label, groups in (("crossed", ["student", "rater"]), ("students_only", ["student"])):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FewGroupsWarning)
-                est, se = fit_intercepts(sim, "y", groups, ["x_student", "x_rater"], polish=False).fixed.loc["x_rater"]
+                formula = "y ~ x_student + x_rater" + "".join(f" + (1 | {g})" for g in groups)
+                est, se = fit(formula, sim, engine="intercepts").fixed.loc["x_rater", ["estimate", "se"]]
             hits[label].append(abs(est - 1) <= 1.96 * se)
     return {k: float(np.mean(v)) for k, v in hits.items()}
 
@@ -637,7 +639,7 @@ REGISTRY: list[Answer] = [
     # coverages are multiples of 1/50: "correct" is exact, "close" is one or two replications off
     _a("ex-08-fully", "coverage_students_only", "coverage of the x_rater interval, students-only model (a proportion)",
        lambda: _fully_crossed()["students_only"], 0.005, 0.04,
-       "50 replications with seeds 2000 + rep, per_a left at None, fit_intercepts(..., polish=False)."),
+       "50 replications with seeds 2000 + rep, per_a left at None, mh.fit(..., engine='intercepts')."),
     _a("ex-08-fully", "coverage_crossed", "coverage of the x_rater interval, crossed model (a proportion)",
        lambda: _fully_crossed()["crossed"], 0.005, 0.04,
        "50 replications with seeds 2000 + rep, groups ['student', 'rater'], polish=False."),

@@ -54,7 +54,8 @@ from ._numerics import LOG2PI, chol_batched, forward_batched
 
 __all__ = ["SuffStats", "Pieces", "sufficient_stats", "sufficient_stats_arrays", "deviance_pieces",
            "deviance_many", "profiled_deviance", "theta_to_lambda", "theta_index", "lower_bounds",
-           "conditional_modes", "response_parts"]
+           "conditional_modes", "response_parts", "InterceptStats", "intercept_stats",
+           "intercept_deviance_pieces", "intercept_modes"]
 
 
 @dataclass
@@ -363,3 +364,132 @@ def response_parts(model, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     Zty = np.stack([(G @ (Y * b.Z[:, a]).reshape(-1, n).T).T.reshape(Y.shape[:-1] + (len(keep),))
                     for a in range(b.Z.shape[1])], axis=-1)
     return Zty, Xty, yty
+
+
+# ------------------------------------------------------------------ several grouping factors, intercepts only
+@dataclass
+class InterceptStats:
+    """Cross-products for ``y ~ X + (1 | g1) + (1 | g2) + ...``: crossed or nested random intercepts.
+
+    The factor with most levels comes first: its block of Z'Z is diagonal, so the penalised normal
+    equations are solved through the Schur complement of that block, and only the other factors'
+    block is factorised densely (as lme4's sparse Cholesky does in effect). Dense in the smaller
+    factors: for up to a few hundred levels there.
+    """
+
+    order: list[int]  # factor indices, the largest first
+    n1: np.ndarray  # (J1,) rows per level of the first factor
+    Z1W: np.ndarray  # (J1, p + 1): Z1'[X y]
+    WtW: np.ndarray  # (p + 1, p + 1)
+    Z1Z2: np.ndarray  # (J1, Q2)
+    Z2Z2: np.ndarray  # (Q2, Q2)
+    Z2W: np.ndarray  # (Q2, p + 1)
+    expand2: np.ndarray  # (Q2,) factor (position in order[1:]) of each column of Z2
+    n: int
+    p: int
+
+
+def intercept_stats(X: np.ndarray, y: np.ndarray, codes: list[np.ndarray], sizes: list[int]) -> InterceptStats:
+    """Build :class:`InterceptStats` from the fixed-effects design, the response and each factor's codes."""
+    order = [int(i) for i in np.argsort([-q for q in sizes], kind="stable")]
+    n, p = X.shape
+    W = np.column_stack([X, y])
+    first = order[0]
+    n1 = np.bincount(codes[first], minlength=sizes[first]).astype(float)
+    Z1W = np.zeros((sizes[first], p + 1))
+    np.add.at(Z1W, codes[first], W)
+    rest = order[1:]
+    Q2 = sum(sizes[i] for i in rest)
+    Z2 = np.zeros((n, Q2))
+    start = 0
+    for i in rest:
+        Z2[np.arange(n), start + codes[i]] = 1.0
+        start += sizes[i]
+    Z1Z2 = np.zeros((sizes[first], Q2))
+    np.add.at(Z1Z2, codes[first], Z2)
+    expand2 = np.repeat(np.arange(len(rest)), [sizes[i] for i in rest]) if rest else np.zeros(0, int)
+    return InterceptStats(order, n1, Z1W, W.T @ W, Z1Z2, Z2.T @ Z2, Z2.T @ W, expand2, n, p)
+
+
+@dataclass
+class InterceptPieces:
+    deviance: float
+    RX: np.ndarray
+    cbeta: np.ndarray
+    r2: float
+    d: np.ndarray  # (J1,) diagonal of the first factor's block
+    A12: np.ndarray
+    L: np.ndarray | None  # Cholesky factor of the Schur complement (other factors)
+
+
+def intercept_deviance_pieces(theta: np.ndarray, st: InterceptStats, reml: bool = True) -> InterceptPieces:
+    """The profiled deviance of a crossed or nested random-intercept model at ``theta`` (one per factor,
+    in the model's factor order). ``inf`` where it is not defined.
+
+    Examples
+    --------
+    >>> import mlm_helpers as mh
+    >>> from mlm_helpers.model.frame import build_model
+    >>> m = build_model("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"),
+    ...                 warn_few_groups=False)
+    >>> st = intercept_stats(m.X, m.y, [b.codes for b in m.blocks], [b.n_levels for b in m.blocks])
+    >>> round(intercept_deviance_pieces(np.array([1.54, 3.51]), st).deviance / -2, 2)
+    -165.43
+    """
+    theta = np.abs(np.asarray(theta, dtype=float))
+    p, n = st.p, st.n
+    t1 = theta[st.order[0]]
+    d = t1 * t1 * st.n1 + 1.0
+    W1 = t1 * st.Z1W
+    G = W1.T @ (W1 / d[:, None])
+    logdet = float(np.log(d).sum())
+    A12 = np.zeros((len(d), 0))
+    L = None
+    if len(st.order) > 1:
+        lam2 = theta[st.order[1:]][st.expand2]
+        A12 = t1 * st.Z1Z2 * lam2[None, :]
+        S = lam2[:, None] * st.Z2Z2 * lam2[None, :] + np.eye(len(lam2)) - A12.T @ (A12 / d[:, None])
+        L = chol_batched(S) if len(lam2) <= 8 else np.linalg.cholesky(S)
+        B = forward_batched(L, lam2[:, None] * st.Z2W - A12.T @ (W1 / d[:, None])) if len(lam2) <= 8 else \
+            np.linalg.solve(L, lam2[:, None] * st.Z2W - A12.T @ (W1 / d[:, None]))
+        G = G + B.T @ B
+        logdet += 2.0 * float(np.log(np.diag(L)).sum())
+    M = st.WtW - G
+    RX = chol_batched(M[:p, :p])
+    cb = forward_batched(RX, M[:p, p, None])[:, 0]
+    r2 = float(M[p, p] - cb @ cb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ldRX2 = 2.0 * float(np.log(np.diag(RX)).sum())
+        if reml:
+            dev = logdet + ldRX2 + (n - p) * (1.0 + LOG2PI + np.log(r2 / (n - p)))
+        else:
+            dev = logdet + n * (1.0 + LOG2PI + np.log(r2 / n))
+    if not (np.isfinite(dev) and r2 > 0):
+        dev = np.inf
+    return InterceptPieces(float(dev), RX, cb, r2, d, A12, L)
+
+
+def intercept_modes(theta: np.ndarray, pc: InterceptPieces, st: InterceptStats, beta: np.ndarray,
+                    sizes: list[int]) -> list[np.ndarray]:
+    """Conditional modes of every factor's random intercepts (in the model's factor order)."""
+    theta = np.abs(np.asarray(theta, dtype=float))
+    t1 = theta[st.order[0]]
+    wbeta = np.concatenate([-beta, [1.0]])  # Z'(y - X beta) from the Z'[X y] products
+    c1 = t1 * (st.Z1W @ wbeta)
+    out: list[np.ndarray] = [np.zeros(0)] * len(sizes)
+    if len(st.order) > 1:
+        lam2 = theta[st.order[1:]][st.expand2]
+        c2 = lam2 * (st.Z2W @ wbeta)
+        rhs = c2 - pc.A12.T @ (c1 / pc.d)
+        u2 = np.linalg.solve(pc.L.T, np.linalg.solve(pc.L, rhs))
+        u1 = (c1 - pc.A12 @ u2) / pc.d
+        b2 = lam2 * u2
+        start = 0
+        for k, i in enumerate(st.order[1:]):
+            out[i] = b2[start:start + sizes[i]]
+            start += sizes[i]
+            assert np.all(st.expand2[start - sizes[i]:start] == k)
+    else:
+        u1 = c1 / pc.d
+    out[st.order[0]] = t1 * u1
+    return out

@@ -22,6 +22,7 @@ from scipy import stats
 from .._threads import one_blas_thread
 from ..errors import ConvergenceWarning, MLMInputError, SingularFitWarning, warn_at_caller
 from ..numbers import format_column, unsigned_zero
+from ._numerics import relative_factor
 from .engines import EngineFit
 from .frame import ModelFrame, design_matrix
 from .optsummary import TOLERANCES, OptSummary
@@ -44,20 +45,6 @@ class NotDefined(str):
 
 #: The estimates an engine returns (the engine contract's type, under its former name).
 RawFit = EngineFit
-
-
-def _relative_factor_diag(cov: np.ndarray, sigma2: float, pattern: np.ndarray) -> np.ndarray:
-    """Diagonal of the relative covariance factor (lme4's theta on the diagonal)."""
-    rel = cov / sigma2
-    q = rel.shape[0]
-    L = np.zeros((q, q))
-    for j in range(q):
-        s = rel[j, j] - np.sum(L[j, :j] ** 2)
-        L[j, j] = np.sqrt(max(s, 0.0))
-        for i in range(j + 1, q):
-            if pattern[i, j]:
-                L[i, j] = (rel[i, j] - np.sum(L[i, :j] * L[j, :j])) / L[j, j] if L[j, j] > 0 else 0.0
-    return np.diag(L)
 
 
 class MixedResult:
@@ -233,7 +220,7 @@ class MixedResult:
     @cached_property
     def is_singular(self) -> bool:
         for b, cov in zip(self._model.blocks, self._raw.covs, strict=True):
-            diag = _relative_factor_diag(cov, self.sigma2, b.pattern)
+            diag = np.diag(relative_factor(cov, self.sigma2, b.pattern))
             if np.any(diag < SINGULAR_TOL):
                 return True
         return False

@@ -1,18 +1,14 @@
 """Designs beyond two levels: crossed and three-level (nested) grouping.
 
-Three tools for chapters 08 and 09:
+Tools for chapters 08 and 09:
 
 - :func:`nesting_structure` says, from the data alone, whether one grouping
   factor is nested in another, crossed with it, or partially crossed;
 - :func:`simulate_crossed` and :func:`simulate_three_level` draw data with known
   variance components (the truth is in ``df.attrs["truth"]``);
-- :func:`fit_intercepts` fits a model whose random effects are all random
-  intercepts, for any number of grouping factors (crossed or nested), by the
-  profiled (RE)ML deviance of Bates et al. (2015, *J. Stat. Softw.* 67(1)), with
-  dense matrices. It is meant for simulation loops on small data sets, where the
-  general statsmodels path of :func:`mlm_helpers.fit` is too slow; it agrees with
-  ``mh.fit`` and with lme4 (see ``tests/test_designs.py`` and
-  ``tests/test_crossed_nested_lme4.py``).
+
+Fit such data with :func:`mlm_helpers.fit`; in simulation loops over random-intercept designs,
+``engine="intercepts"`` (exact, and fast for small designs) followed by ``result.refit(y)``.
 
 Examples
 --------
@@ -25,19 +21,14 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize
 
-from .._threads import single_blas_thread
 from ..errors import MLMInputError
 
 __all__ = [
-    "InterceptFit",
-    "fit_intercepts",
     "nesting_structure",
     "simulate_crossed",
     "simulate_three_level",
@@ -315,183 +306,3 @@ def simulate_three_level(
 
 
 # ---------------------------------------------------------------------------- fitting
-@dataclass
-class InterceptFit:
-    """Result of :func:`fit_intercepts`.
-
-    Attributes
-    ----------
-    fixed : pandas.DataFrame
-        ``estimate`` and ``se`` of each fixed effect (``Intercept`` first).
-    variances : pandas.Series
-        Variance of each grouping factor's random intercept, then ``Residual``.
-    loglik : float
-        Maximised (REML) log-likelihood, as lme4's ``logLik``.
-    reml : bool
-        REML or ML.
-    singular : bool
-        True if a variance is estimated as (practically) 0.
-    nobs : int
-        Number of rows.
-    theta : numpy.ndarray
-        Relative standard deviations (each factor's SD divided by the residual SD).
-    """
-
-    fixed: pd.DataFrame
-    variances: pd.Series
-    loglik: float
-    reml: bool
-    singular: bool
-    nobs: int
-    theta: np.ndarray = field(repr=False)
-
-    @property
-    def vpc(self) -> pd.Series:
-        """Each variance component's share of the total variance."""
-        return self.variances / self.variances.sum()
-
-
-def _indicators(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> np.ndarray:
-    n = len(codes[0])
-    Z = np.zeros((n, sum(sizes)))
-    start = 0
-    rows = np.arange(n)
-    for c, q in zip(codes, sizes, strict=True):
-        Z[rows, start + c] = 1.0
-        start += q
-    return Z
-
-
-@single_blas_thread
-def fit_intercepts(
-    data: pd.DataFrame,
-    response: str,
-    groups: Sequence[str],
-    predictors: Sequence[str] = (),
-    *,
-    reml: bool = True,
-    polish: bool = True,
-) -> InterceptFit:
-    """Fit ``response ~ predictors + (1 | g1) + (1 | g2) + ...`` by (RE)ML, fast, for small data.
-
-    Every grouping factor gets a random intercept; the factors may be crossed or
-    nested (give nested levels unique labels, e.g. ``"school:class"``). The
-    profiled deviance of lme4 is minimised over the relative standard deviations
-    :math:`\\theta_k = \\sqrt{\\tau_k} / \\sigma` with dense matrices, so use it for
-    data of up to a few thousand rows and a few hundred groups (simulation loops);
-    use :func:`mlm_helpers.fit` for anything else.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        One row per observation.
-    response : str
-        The outcome column.
-    groups : sequence of str
-        One or more grouping columns.
-    predictors : sequence of str
-        Numeric columns for the fixed part (an intercept is always included).
-    reml : bool
-        REML (default) or ML.
-    polish : bool
-        After the quasi-Newton search, polish the optimum with Nelder-Mead (default).
-        ``False`` is about twice as fast and agrees with lme4 to about 1e-5 in the
-        log-likelihood: good enough inside simulation loops.
-
-    Returns
-    -------
-    InterceptFit
-
-    Examples
-    --------
-    >>> import mlm_helpers as mh
-    >>> res = fit_intercepts(mh.load_dataset("penicillin"), "diameter", ["plate", "sample"])
-    >>> round(res.loglik, 4), res.variances.round(4).tolist()
-    (-165.4303, [0.7169, 3.7309, 0.3024])
-    """
-    groups = [groups] if isinstance(groups, str) else list(groups)
-    predictors = [predictors] if isinstance(predictors, str) else list(predictors)
-    if not groups:
-        raise MLMInputError("groups must name at least one grouping column.")
-    _columns(data, [response, *groups, *predictors])
-    for c in [response, *predictors]:
-        if not pd.api.types.is_numeric_dtype(data[c]):
-            raise MLMInputError(f"Column {c!r} must be numeric (got {data[c].dtype}); code it as numbers first.")
-    y = data[response].to_numpy(float)
-    X = np.column_stack([np.ones(len(y)), *(data[p].to_numpy(float) for p in predictors)])
-    codes, sizes = [], []
-    for g in groups:
-        c, levels = pd.factorize(data[g])
-        codes.append(c)
-        sizes.append(len(levels))
-    # The factor with most levels goes first: its block of Z'Z is diagonal, so the
-    # (penalised) normal equations are solved through the Schur complement of that
-    # block and only the other factors' block is factorised densely (as lme4 does).
-    order = np.argsort([-q for q in sizes], kind="stable")
-    first = order[0]
-    rest = [int(i) for i in order[1:]]
-    n, p = X.shape
-    W = np.column_stack([X, y])  # the fixed part and the response, side by side
-    Z1 = _indicators([codes[first]], [sizes[first]])
-    n1 = Z1.sum(axis=0)
-    Z1W = Z1.T @ W
-    WtW = W.T @ W
-    if rest:
-        Z2 = _indicators([codes[i] for i in rest], [sizes[i] for i in rest])
-        Z1Z2, Z2Z2, Z2W = Z1.T @ Z2, Z2.T @ Z2, Z2.T @ W
-        expand2 = np.repeat(np.arange(len(rest)), [sizes[i] for i in rest])
-    eye2 = np.eye(sum(sizes) - sizes[first])
-
-    def pieces(theta: np.ndarray):
-        t1 = theta[first]
-        d = t1 * t1 * n1 + 1.0
-        W1 = t1 * Z1W
-        G = W1.T @ (W1 / d[:, None])
-        logdet_a = np.log(d).sum()
-        if rest:
-            lam2 = theta[rest][expand2]
-            A12 = t1 * Z1Z2 * lam2[None, :]
-            S = lam2[:, None] * Z2Z2 * lam2[None, :] + eye2 - A12.T @ (A12 / d[:, None])
-            L = np.linalg.cholesky(S)
-            B = linalg.solve_triangular(L, lam2[:, None] * Z2W - A12.T @ (W1 / d[:, None]),
-                                        lower=True, check_finite=False)
-            G = G + B.T @ B
-            logdet_a += 2 * np.log(np.diag(L)).sum()
-        M = WtW - G
-        RX = np.linalg.cholesky(M[:p, :p])
-        cb = linalg.solve_triangular(RX, M[:p, p], lower=True, check_finite=False)
-        r2 = M[p, p] - cb @ cb
-        if reml:
-            dev = logdet_a + 2 * np.log(np.diag(RX)).sum() + (n - p) * (1 + np.log(2 * np.pi * r2 / (n - p)))
-        else:
-            dev = logdet_a + n * (1 + np.log(2 * np.pi * r2 / n))
-        return dev, RX, cb, r2
-
-    def dev(theta: np.ndarray) -> float:
-        return float(pieces(np.abs(theta))[0])
-
-    k = len(groups)
-    best = optimize.minimize(dev, np.ones(k), method="L-BFGS-B", bounds=[(0, None)] * k,
-                             options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 200})
-    if polish:
-        polished = optimize.minimize(dev, best.x, method="Nelder-Mead",
-                                     options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 100 * k})
-        if polished.fun < best.fun:
-            best = polished
-    theta = np.abs(best.x)
-    d, RX, cb, r2 = pieces(theta)
-    beta = linalg.solve_triangular(RX.T, cb, lower=False)
-    sigma2 = r2 / (n - p if reml else n)
-    RXinv = linalg.solve_triangular(RX, np.eye(p), lower=True, check_finite=False)
-    se = np.sqrt(sigma2 * (RXinv**2).sum(axis=0))
-    names = ["Intercept", *predictors]
-    variances = pd.Series([*(sigma2 * theta**2), sigma2], index=[*groups, "Residual"], name="variance")
-    return InterceptFit(
-        fixed=pd.DataFrame({"estimate": beta, "se": se}, index=names),
-        variances=variances,
-        loglik=float(-d / 2),
-        reml=reml,
-        singular=bool((theta < 1e-4).any()),
-        nobs=n,
-        theta=theta,
-    )

@@ -15,7 +15,7 @@ Examples
 --------
 >>> from mlm_helpers.model.engines import ENGINES, get
 >>> ENGINES
-('auto', 'fast', 'statsmodels')
+('auto', 'fast', 'statsmodels', 'intercepts')
 >>> get("fast").name
 'fast'
 """
@@ -90,7 +90,7 @@ def choose(model: ModelFrame, requested: str) -> Engine:
     """The engine for ``model``: the one requested, or with ``"auto"`` the first that supports it."""
     if requested == "auto":
         for engine in _REGISTRY.values():
-            if engine.unsupported(model) is None:
+            if engine.name not in _AUTO_SKIP and engine.unsupported(model) is None:
                 return engine
         raise MLMInputError("No engine can fit this model.")  # pragma: no cover - statsmodels fits all
     engine = get(requested)
@@ -117,6 +117,19 @@ register(Engine("fast", "fast", _fast_unsupported,
                 "lme4's profiled deviance from per-group sufficient statistics (one grouping factor)"))
 register(Engine("statsmodels", "statsmodels", _statsmodels_unsupported,
                 "statsmodels' MixedLM with several optimisers, keeping the best likelihood"))
+
+
+def _intercepts_unsupported(model: ModelFrame) -> str | None:
+    from .intercepts import unsupported
+
+    return unsupported(model)
+
+
+# Not chosen by "auto" (which prefers statsmodels for several factors, the library the course teaches):
+# requested by name, in simulation loops over crossed and three-level designs.
+_AUTO_SKIP = {"intercepts"}
+register(Engine("intercepts", "intercepts", _intercepts_unsupported,
+                "lme4's profiled deviance for crossed or nested random intercepts (dense, small designs)"))
 
 #: The engine names ``mh.fit`` accepts.
 ENGINES: tuple[str, ...] = ("auto", *_REGISTRY)

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import optimize
 
 from ..._threads import single_blas_thread
-from .._numerics import THETA_GRID, central_gradient, central_hessian, golden_section
+from .._numerics import THETA_GRID, Stop, central_gradient, golden_section, newton_polish, stop_converged
 from ..deviance import (
     SuffStats,
     conditional_modes,
@@ -43,7 +43,7 @@ from ..frame import ModelFrame
 from ..optsummary import TOLERANCES, OptSummary
 from . import EngineFit
 
-__all__ = ["FastFit", "fit_fast", "fit_fast_many", "fit_model", "refit_model"]
+__all__ = ["FastFit", "fit_fast", "fit_fast_many", "estimates_many", "fit_model", "refit_model"]
 
 
 @dataclass
@@ -90,85 +90,6 @@ def _minimise_1d(f, fmany, upper_start: float = 1e3) -> tuple[float, float, int]
 
 def _value_and_grad(fmany, x: np.ndarray, lb: np.ndarray, rel_step: float = 1e-6) -> tuple[float, np.ndarray]:
     return central_gradient(fmany, x, lb, rel_step)
-
-
-@dataclass
-class _Stop:
-    """The state of the fit at the stop: what the convergence check reports."""
-
-    gradient: float
-    scaled_gradient: float
-    decrement: float
-    iterations: int
-
-
-def _newton_polish(fmany, x: np.ndarray, lb: np.ndarray) -> tuple[np.ndarray, _Stop]:
-    """Newton steps on the free parameters until a step moves theta by less than ``xtol_rel``.
-
-    Gradients are central differences with a relative step ``fd_step`` (accurate to about 1e-8 of
-    the curvature, so theta is pinned down far below the flatness of the deviance, which only
-    fixes theta to about the square root of the rounding error). A step is kept when the deviance
-    does not rise beyond rounding; otherwise it is halved. The returned stop record holds the
-    projected gradient, lme4's scaled gradient and the Newton decrement at the final point.
-    """
-    tol = TOLERANCES
-    x = np.array(x, dtype=float)
-    dev, g = _value_and_grad(fmany, x, lb, tol["fd_step"])
-    noise = 1e-12 * max(1.0, abs(dev))
-    H = None
-    it = 0
-    for it in range(1, 31):  # noqa: B007 - the count is reported
-        free = ~((x <= lb + 1e-12) & (g > 0))
-        if not free.any():
-            break
-        H = central_hessian(fmany, x, free)
-        try:
-            C = np.linalg.cholesky(H)
-        except np.linalg.LinAlgError:
-            break
-        step = np.linalg.solve(C.T, np.linalg.solve(C, g[free]))
-        if np.max(np.abs(step)) <= tol["xtol_rel"] * max(1.0, float(np.max(np.abs(x[free])))):
-            break
-        t = 1.0
-        for _ in range(12):
-            trial = x.copy()
-            trial[free] -= t * step
-            trial = np.maximum(trial, lb)
-            dev_t, g_t = _value_and_grad(fmany, trial, lb, tol["fd_step"])
-            if dev_t <= dev + noise:
-                break
-            t /= 2
-        else:
-            break
-        moved = np.max(np.abs(trial - x))
-        x, dev, g = trial, dev_t, g_t
-        if moved <= tol["xtol_rel"] * max(1.0, float(np.max(np.abs(x)))):
-            break
-    return x, _convergence_measures(fmany, x, g, lb, it)
-
-
-def _convergence_measures(fmany, x: np.ndarray, g: np.ndarray, lb: np.ndarray, iterations: int) -> _Stop:
-    """Projected gradient, scaled gradient (lme4's check) and Newton decrement at ``x``."""
-    free = ~((x <= lb + 1e-12) & (g > 0))
-    if not free.any():
-        return _Stop(0.0, 0.0, 0.0, iterations)
-    gf = g[free]
-    grad = float(np.max(np.abs(gf)))
-    H = central_hessian(fmany, x, free)
-    try:
-        C = np.linalg.cholesky(H)
-    except np.linalg.LinAlgError:
-        return _Stop(grad, np.nan, np.nan, iterations)
-    scaled = np.linalg.solve(C, gf)
-    return _Stop(grad, float(np.max(np.abs(scaled))), float(scaled @ scaled) / 2, iterations)
-
-
-def _stop_converged(stop: _Stop) -> bool:
-    """The convergence rule: lme4's scaled gradient below grad_tol (the raw gradient where the Hessian
-    is not positive definite)."""
-    if np.isnan(stop.scaled_gradient):
-        return bool(stop.gradient < TOLERANCES["grad_tol"])
-    return bool(stop.scaled_gradient < TOLERANCES["grad_tol"] and np.isfinite(stop.gradient))
 
 
 @single_blas_thread
@@ -222,19 +143,19 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
     if nt == 0:
         method = "none (no covariance parameters)"
         start = theta = np.zeros(0)
-        stop = _Stop(0.0, 0.0, 0.0, 0)
+        stop = Stop(0.0, 0.0, 0.0, 0)
     elif nt == 1:
         method = "bounded 1-D search, then Newton polish"
         start = np.ones(1)
         t, _, _ = _minimise_1d(lambda t: f(np.array([t])), fmany)
-        theta, stop = _newton_polish(fmany, np.array([t]), lb)
+        theta, stop = newton_polish(fmany, np.array([t]), lb)
     else:
         method = "L-BFGS-B, then Newton polish"
         start = np.where(diag, 1.0, 0.0) if theta0 is None else np.asarray(theta0, float)
         bounds = [(b if np.isfinite(b) else None, None) for b in lb]
         fg = lambda x: _value_and_grad(fmany, np.asarray(x, float), lb)  # noqa: E731
 
-        def search(x_start: np.ndarray, log: list[str]) -> tuple[np.ndarray, _Stop, float]:
+        def search(x_start: np.ndarray, log: list[str]) -> tuple[np.ndarray, Stop, float]:
             best = optimize.minimize(fg, x_start, jac=True, method="L-BFGS-B", bounds=bounds,
                                      options={"maxiter": 1000})
             _, g = fg(best.x)
@@ -277,11 +198,11 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
                 if f(trial) <= best.fun + tol["boundary_tol"]:
                     x = trial
                     log.append(f"theta[{i}] set to the boundary 0 (no worse)")
-            x, stop_x = _newton_polish(fmany, x, lb)
+            x, stop_x = newton_polish(fmany, x, lb)
             return x, stop_x, f(x)
 
         theta, stop, dev = search(start, restarts)
-        if not _stop_converged(stop):
+        if not stop_converged(stop):
             # A stop that is not a minimum (an indefinite Hessian, a gradient left): the path an
             # optimiser takes can depend on rounding, so search again from other starts and keep the
             # best stop that is a converged minimum.
@@ -289,14 +210,14 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
             for scale in ((1.0, 0.3, 3.0) if theta0 is not None else (0.3, 3.0)):
                 log: list[str] = []
                 t2, s2, d2 = search(scale * identity, log)
-                better = _stop_converged(s2) and d2 <= dev + tol["boundary_tol"]
+                better = stop_converged(s2) and d2 <= dev + tol["boundary_tol"]
                 restarts.append(f"fallback: search from {scale:g} x identity ("
                                 + ("converged, kept" if better else "not kept") + ")")
                 if better:
                     theta, stop, dev = t2, s2, d2
                     restarts.extend(log)
                     break
-    converged = _stop_converged(stop)
+    converged = stop_converged(stop)
     if converged:
         message = "ok"
     elif np.isfinite(stop.decrement):
@@ -419,7 +340,17 @@ def fit_fast_many(ss: SuffStats, reml: bool = True) -> dict[str, np.ndarray]:
             break
     with np.errstate(invalid="ignore", divide="ignore"):
         scaled = np.where(theta > 0, np.abs(g) / np.sqrt(np.where(H > 0, H, np.nan)), np.where(g >= 0, 0.0, np.inf))
-    converged = np.nan_to_num(scaled, nan=np.inf) < tol["grad_tol"]
+    out = estimates_many(theta, ss, reml)
+    out["converged"] = np.nan_to_num(scaled, nan=np.inf) < tol["grad_tol"]
+    return out
+
+
+def estimates_many(theta: np.ndarray, ss: SuffStats, reml: bool = True) -> dict[str, np.ndarray]:
+    """Estimates at given thetas (R,) of a one-parameter model, for a batch of R responses.
+
+    Returns ``theta``, ``deviance``, ``beta`` (R, p), ``se`` (R, p), ``sigma2`` and ``tau``.
+    """
+    theta = np.asarray(theta, dtype=float)
     pieces = deviance_pieces(theta[:, None], ss, reml)
     RXinv = np.linalg.inv(pieces.RX)
     beta = np.einsum("rqp,rq->rp", RXinv, pieces.cbeta)
@@ -427,4 +358,4 @@ def fit_fast_many(ss: SuffStats, reml: bool = True) -> dict[str, np.ndarray]:
     vcov = sigma2[:, None, None] * np.swapaxes(RXinv, 1, 2) @ RXinv
     se = np.sqrt(np.diagonal(vcov, axis1=1, axis2=2))
     return {"theta": theta, "deviance": pieces.deviance, "beta": beta, "se": se, "sigma2": sigma2,
-            "tau": sigma2 * theta**2, "converged": converged}
+            "tau": sigma2 * theta**2}
