@@ -67,6 +67,8 @@ from importlib import resources
 
 import pandas as pd
 
+from .errors import MLMInputError
+
 __all__ = ["load_dataset", "list_datasets"]
 
 
@@ -163,7 +165,7 @@ def load_dataset(name: str) -> pd.DataFrame:
     160
     """
     if not isinstance(name, str):
-        raise ValueError(
+        raise MLMInputError(
             f"load_dataset() needs a data set name as a string, got {name!r}. "
             f"Available: {', '.join(_DATASETS)}."
         )
@@ -171,7 +173,7 @@ def load_dataset(name: str) -> pd.DataFrame:
     if key == "hsb_students":
         key = "hsb"
     if key not in _DATASETS:
-        raise ValueError(
+        raise MLMInputError(
             f"Unknown data set {name!r}. Available data sets: {', '.join(_DATASETS)}. "
             "See mh.list_datasets() for what each one holds."
         )

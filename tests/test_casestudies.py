@@ -97,5 +97,5 @@ def test_new_group_effect_bad_input():
         cs.new_group_effect(ri, "dose")
     with pytest.raises(ValueError, match="level"):
         cs.new_group_effect(ri, "treat", level=95)
-    with pytest.raises(TypeError, match="MixedResult"):
+    with pytest.raises(mh.MLMInputError, match="MixedResult"):
         cs.new_group_effect(d, "treat")

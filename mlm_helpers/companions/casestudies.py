@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import MLMInputError
 from ..model.result import MixedResult
 
 __all__ = ["HOSPITAL_TRUTH", "FIRM_TRUTH", "simulate_hospitals", "simulate_firms", "new_group_effect"]
@@ -54,10 +55,10 @@ FIRM_TRUTH: dict[str, float] = {
 
 def _sizes(rng: np.random.Generator, n_groups: int, size_range: tuple[int, int], what: str) -> np.ndarray:
     if not isinstance(n_groups, (int, np.integer)) or n_groups < 2:
-        raise ValueError(f"n_{what} must be an integer of at least 2, got {n_groups!r}")
+        raise MLMInputError(f"n_{what} must be an integer of at least 2, got {n_groups!r}")
     lo, hi = size_range
     if not (1 <= lo <= hi):
-        raise ValueError(f"size_range must be (min, max) with 1 <= min <= max, got {size_range!r}")
+        raise MLMInputError(f"size_range must be (min, max) with 1 <= min <= max, got {size_range!r}")
     return rng.integers(lo, hi + 1, size=n_groups)
 
 
@@ -105,10 +106,10 @@ def simulate_hospitals(
     """
     unknown = set(truth) - set(HOSPITAL_TRUTH)
     if unknown:
-        raise ValueError(f"unknown generating value(s) {sorted(unknown)}; choose from {sorted(HOSPITAL_TRUTH)}")
+        raise MLMInputError(f"unknown generating value(s) {sorted(unknown)}; choose from {sorted(HOSPITAL_TRUTH)}")
     t = {**HOSPITAL_TRUTH, **{k: float(v) for k, v in truth.items()}}
     if t["sd_hospital"] < 0 or t["sd_effect"] < 0 or t["sigma"] <= 0 or not -1 <= t["corr"] <= 1:
-        raise ValueError("sd_hospital and sd_effect must be >= 0, sigma > 0 and corr in [-1, 1]")
+        raise MLMInputError("sd_hospital and sd_effect must be >= 0, sigma > 0 and corr in [-1, 1]")
     rng = np.random.default_rng(seed)
     sizes = _sizes(rng, n_hospitals, size_range, "hospitals")
     cov = np.array([[t["sd_hospital"] ** 2, t["corr"] * t["sd_hospital"] * t["sd_effect"]],
@@ -174,10 +175,10 @@ def simulate_firms(
     """
     unknown = set(truth) - set(FIRM_TRUTH)
     if unknown:
-        raise ValueError(f"unknown generating value(s) {sorted(unknown)}; choose from {sorted(FIRM_TRUTH)}")
+        raise MLMInputError(f"unknown generating value(s) {sorted(unknown)}; choose from {sorted(FIRM_TRUTH)}")
     t = {**FIRM_TRUTH, **{k: float(v) for k, v in truth.items()}}
     if t["tau00"] < 0 or t["tau11"] < 0 or t["sigma2"] <= 0:
-        raise ValueError("tau00 and tau11 must be >= 0 and sigma2 > 0")
+        raise MLMInputError("tau00 and tau11 must be >= 0 and sigma2 > 0")
     rng = np.random.default_rng(seed)
     sizes = _sizes(rng, n_industries, size_range, "industries")
     hhi = rng.uniform(t["hhi_low"], t["hhi_high"], n_industries)
@@ -232,15 +233,15 @@ def new_group_effect(result: MixedResult, term: str, *, level: float = 0.95) -> 
     True
     """
     if not isinstance(result, MixedResult):
-        raise TypeError(f"result must be a MixedResult from mh.fit, got {type(result).__name__}")
+        raise MLMInputError(f"result must be a MixedResult from mh.fit, got {type(result).__name__}")
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level!r}")
+        raise MLMInputError(f"level must be between 0 and 1, got {level!r}")
     if term not in result.fixed.index:
-        raise ValueError(f"{term!r} is not a fixed effect of the model; fixed effects: {list(result.fixed.index)}")
+        raise MLMInputError(f"{term!r} is not a fixed effect of the model; fixed effects: {list(result.fixed.index)}")
     vc = result.varcorr
     rows = vc[(vc["var1"] == term) & vc["var2"].isna()]
     if len(rows) != 1:
-        raise ValueError(f"{term!r} has no random slope in the model; add it, e.g. (1 + {term} | group)")
+        raise MLMInputError(f"{term!r} has no random slope in the model; add it, e.g. (1 + {term} | group)")
     tau = float(rows["vcov"].iloc[0])
     est = float(result.fixed.loc[term, "estimate"])
     se = float(result.fixed.loc[term, "se"])

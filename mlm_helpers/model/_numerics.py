@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import optimize
 
 from .optsummary import TOLERANCES
 
 __all__ = ["LOG2PI", "GOLDEN", "chol_batched", "forward_batched", "central_gradient", "central_hessian",
            "golden_section", "THETA_GRID", "Stop", "newton_polish", "convergence_measures",
            "stop_converged", "stencil_batched", "grad_hess_batched",
-           "relative_factor"]
+           "relative_factor", "minimise_theta"]
 
 LOG2PI = float(np.log(2 * np.pi))
 GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
@@ -290,3 +291,91 @@ def relative_factor(cov: np.ndarray, sigma2: float = 1.0, pattern: np.ndarray | 
             if free[i, j] and L[j, j] > 0:
                 L[i, j] = (rel[i, j] - np.sum(L[i, :j] * L[j, :j])) / L[j, j]
     return L
+
+
+def minimise_theta(f: Callable[[np.ndarray], float], fmany: Callable[[np.ndarray], np.ndarray], lb: np.ndarray,
+                   diag: np.ndarray, cols: np.ndarray, start: np.ndarray, restarts: list[str],
+                   fallback_scales: tuple[float, ...] = (0.3, 3.0)) -> tuple[np.ndarray, Stop]:
+    """Minimise a profiled deviance over theta (the engines' search, written once).
+
+    L-BFGS-B with central-difference gradients from ``start``; a restart from its stop when the
+    gradient is not small; restarts with a standard deviation that stopped at 0 moved inside (a
+    false stop on the boundary); tiny standard deviations set to 0 where that is no worse; the
+    Newton polish. If the stop is not a converged minimum, the search runs again from
+    ``scale x identity`` for each of ``fallback_scales`` and keeps the first converged stop that is
+    no worse. ``diag`` marks the standard deviations among the entries of theta and ``cols`` the
+    column of Lambda each entry is in. What ran is appended to ``restarts``.
+
+    Examples
+    --------
+    >>> f = lambda t: float((t[0] - 1) ** 2 + 10 * (t[1] - 0.5) ** 2)
+    >>> fmany = lambda ts: np.array([f(t) for t in ts])
+    >>> theta, stop = minimise_theta(f, fmany, np.zeros(2), np.array([True, True]), np.arange(2), np.ones(2), [])
+    >>> theta.round(6).tolist(), stop_converged(stop)
+    ([1.0, 0.5], True)
+    """
+    tol = TOLERANCES
+    bounds = [(b if np.isfinite(b) else None, None) for b in lb]
+    fg = lambda x: central_gradient(fmany, np.asarray(x, float), lb, 1e-6)  # noqa: E731
+
+    def search(x_start: np.ndarray, log: list[str]) -> tuple[np.ndarray, Stop, float]:
+        best = optimize.minimize(fg, x_start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
+        _, g = fg(best.x)
+        free = ~((best.x <= lb + 1e-12) & (g > 0))
+        if free.any() and np.max(np.abs(g[free])) > 1e-3:
+            # Restart from the stop, which escapes an early, flat stop.
+            res2 = optimize.minimize(fg, best.x, jac=True, method="L-BFGS-B", bounds=bounds,
+                                     options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 1000})
+            log.append(f"L-BFGS-B restarted from its stop (gradient {np.max(np.abs(g[free])):.1e})")
+            if res2.fun <= best.fun:
+                best = res2
+        # A standard deviation stuck at its bound 0 can be a false stop (the optimiser walked into the
+        # boundary from the start, leaving other entries to do the work): restart with it moved
+        # inside, from a few points, and keep the better optimum.
+        for _ in range(3):
+            stuck = np.flatnonzero(diag & (best.x < 1e-3))
+            if not len(stuck):
+                break
+            improved = False
+            stuck_cols = cols[stuck]
+            for scale in (1.0, 0.3, 3.0):
+                x0 = best.x.copy()
+                x0[stuck] = scale * max(1e-2, float(np.median(best.x[diag]))) \
+                    if np.any(best.x[diag] > 1e-3) else scale
+                x0[np.isin(cols, stuck_cols) & ~diag] = 0.0
+                res3 = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
+                log.append(f"restart with theta{[int(i) for i in stuck]} moved inside (x{scale:g}): "
+                           + ("better" if res3.fun < best.fun - 1e-8 else "no better"))
+                if res3.fun < best.fun - 1e-8:
+                    best, improved = res3, True
+                    break
+            if not improved:
+                break
+        x = np.array(best.x, dtype=float)
+        # Snap tiny standard deviations to the boundary when that is no worse (lme4 reports 0).
+        for i in np.flatnonzero(diag & (np.abs(x) < 1e-4)):
+            trial = x.copy()
+            trial[i] = 0.0
+            if f(trial) <= best.fun + tol["boundary_tol"]:
+                x = trial
+                log.append(f"theta[{i}] set to the boundary 0 (no worse)")
+        x, stop_x = newton_polish(fmany, x, lb)
+        return x, stop_x, f(x)
+
+    theta, stop, dev = search(np.asarray(start, float), restarts)
+    if not stop_converged(stop):
+        # A stop that is not a minimum (an indefinite Hessian, a gradient left): the path an optimiser
+        # takes can depend on rounding, so search again from other starts and keep the best stop
+        # that is a converged minimum.
+        identity = np.where(diag, 1.0, 0.0)
+        for scale in fallback_scales:
+            log: list[str] = []
+            t2, s2, d2 = search(scale * identity, log)
+            better = stop_converged(s2) and d2 <= dev + tol["boundary_tol"]
+            restarts.append(f"fallback: search from {scale:g} x identity (" + ("converged, kept" if better
+                                                                               else "not kept") + ")")
+            if better:
+                theta, stop, dev = t2, s2, d2
+                restarts.extend(log)
+                break
+    return theta, stop

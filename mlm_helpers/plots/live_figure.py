@@ -46,6 +46,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
+from ..errors import MLMInputError
+
 __all__ = ["LiveFigure", "snap_limits"]
 
 
@@ -163,7 +165,7 @@ class LiveFigure:
         built.
         """
         if axis not in self._axis_cache:
-            raise ValueError("remember() takes one of the dynamic axes given to LiveFigure.")
+            raise MLMInputError("remember() takes one of the dynamic axes given to LiveFigure.")
         self._ensure_background()
         self._cached(axis, count=False)  # preparation, not a slider move
 

@@ -120,9 +120,13 @@ register(Engine("statsmodels", "statsmodels", _statsmodels_unsupported,
 
 
 def _intercepts_unsupported(model: ModelFrame) -> str | None:
-    from .intercepts import unsupported
-
-    return unsupported(model)
+    if not model.blocks:
+        return "engine='intercepts' needs at least one random intercept such as (1 | g)."
+    slopes = [b.group for b in model.blocks if b.names != ["Intercept"]]
+    if slopes:
+        return (f"engine='intercepts' fits random intercepts only; {', '.join(map(repr, slopes))} has random "
+                "slopes. Use engine='auto'.")
+    return None
 
 
 # Not chosen by "auto" (which prefers statsmodels for several factors, the library the course teaches):

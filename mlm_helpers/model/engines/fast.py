@@ -26,7 +26,8 @@ import numpy as np
 from scipy import optimize
 
 from ..._threads import single_blas_thread
-from .._numerics import THETA_GRID, Stop, central_gradient, golden_section, newton_polish, stop_converged
+from ...errors import MLMInputError
+from .._numerics import THETA_GRID, Stop, golden_section, minimise_theta, newton_polish, stop_converged
 from ..deviance import (
     SuffStats,
     conditional_modes,
@@ -86,10 +87,6 @@ def _minimise_1d(f, fmany, upper_start: float = 1e3) -> tuple[float, float, int]
     if vals[0] <= best_v + TOLERANCES["boundary_tol"]:  # the boundary theta = 0 is the optimum (singular fit)
         best_t, best_v = 0.0, float(vals[0])
     return best_t, best_v, evals
-
-
-def _value_and_grad(fmany, x: np.ndarray, lb: np.ndarray, rel_step: float = 1e-6) -> tuple[float, np.ndarray]:
-    return central_gradient(fmany, x, lb, rel_step)
 
 
 @single_blas_thread
@@ -152,71 +149,8 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
     else:
         method = "L-BFGS-B, then Newton polish"
         start = np.where(diag, 1.0, 0.0) if theta0 is None else np.asarray(theta0, float)
-        bounds = [(b if np.isfinite(b) else None, None) for b in lb]
-        fg = lambda x: _value_and_grad(fmany, np.asarray(x, float), lb)  # noqa: E731
-
-        def search(x_start: np.ndarray, log: list[str]) -> tuple[np.ndarray, Stop, float]:
-            best = optimize.minimize(fg, x_start, jac=True, method="L-BFGS-B", bounds=bounds,
-                                     options={"maxiter": 1000})
-            _, g = fg(best.x)
-            free = ~((best.x <= lb + 1e-12) & (g > 0))
-            if free.any() and np.max(np.abs(g[free])) > 1e-3:
-                # Restart from the stop, which escapes an early, flat stop.
-                res2 = optimize.minimize(fg, best.x, jac=True, method="L-BFGS-B", bounds=bounds,
-                                         options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 1000})
-                log.append(f"L-BFGS-B restarted from its stop (gradient {np.max(np.abs(g[free])):.1e})")
-                if res2.fun <= best.fun:
-                    best = res2
-            # A standard deviation stuck at its bound 0 can be a false stop (the optimiser walked into the
-            # boundary from the start, leaving the column's off-diagonal entries to do the work):
-            # restart with it moved inside, from a few points, and keep the better optimum.
-            for _ in range(3):
-                stuck = np.flatnonzero(diag & (best.x < 1e-3))
-                if not len(stuck):
-                    break
-                improved = False
-                stuck_cols = cols[stuck]
-                for scale in (1.0, 0.3, 3.0):
-                    x0 = best.x.copy()
-                    x0[stuck] = scale * max(1e-2, float(np.median(best.x[diag]))) \
-                        if np.any(best.x[diag] > 1e-3) else scale
-                    x0[np.isin(cols, stuck_cols) & ~diag] = 0.0
-                    res3 = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                                             options={"maxiter": 1000})
-                    log.append(f"restart with theta{[int(i) for i in stuck]} moved inside (x{scale:g}): "
-                               + ("better" if res3.fun < best.fun - 1e-8 else "no better"))
-                    if res3.fun < best.fun - 1e-8:
-                        best, improved = res3, True
-                        break
-                if not improved:
-                    break
-            x = np.array(best.x, dtype=float)
-            # Snap tiny standard deviations to the boundary when that is no worse (lme4 reports 0).
-            for i in np.flatnonzero(diag & (np.abs(x) < 1e-4)):
-                trial = x.copy()
-                trial[i] = 0.0
-                if f(trial) <= best.fun + tol["boundary_tol"]:
-                    x = trial
-                    log.append(f"theta[{i}] set to the boundary 0 (no worse)")
-            x, stop_x = newton_polish(fmany, x, lb)
-            return x, stop_x, f(x)
-
-        theta, stop, dev = search(start, restarts)
-        if not stop_converged(stop):
-            # A stop that is not a minimum (an indefinite Hessian, a gradient left): the path an
-            # optimiser takes can depend on rounding, so search again from other starts and keep the
-            # best stop that is a converged minimum.
-            identity = np.where(diag, 1.0, 0.0)
-            for scale in ((1.0, 0.3, 3.0) if theta0 is not None else (0.3, 3.0)):
-                log: list[str] = []
-                t2, s2, d2 = search(scale * identity, log)
-                better = stop_converged(s2) and d2 <= dev + tol["boundary_tol"]
-                restarts.append(f"fallback: search from {scale:g} x identity ("
-                                + ("converged, kept" if better else "not kept") + ")")
-                if better:
-                    theta, stop, dev = t2, s2, d2
-                    restarts.extend(log)
-                    break
+        theta, stop = minimise_theta(f, fmany, lb, diag, cols, start, restarts,
+                                     fallback_scales=(1.0, 0.3, 3.0) if theta0 is not None else (0.3, 3.0))
     converged = stop_converged(stop)
     if converged:
         message = "ok"
@@ -304,7 +238,7 @@ def fit_fast_many(ss: SuffStats, reml: bool = True) -> dict[str, np.ndarray]:
     """
     tol = TOLERANCES
     if ss.n_theta != 1:
-        raise ValueError("fit_fast_many fits models with one covariance parameter (a random intercept).")
+        raise MLMInputError("fit_fast_many fits models with one covariance parameter (a random intercept).")
     R = int(np.shape(ss.yty)[0]) if np.ndim(ss.yty) else 1
 
     def dev(t: np.ndarray) -> np.ndarray:

@@ -18,26 +18,14 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
-from .._numerics import central_gradient, newton_polish, stop_converged
+from .._numerics import minimise_theta, stop_converged
 from ..deviance import intercept_deviance_pieces, intercept_modes, intercept_stats
 from ..frame import ModelFrame
 from ..optsummary import TOLERANCES, OptSummary
 from . import EngineFit
 
-__all__ = ["fit_model", "unsupported"]
-
-
-def unsupported(model: ModelFrame) -> str | None:
-    """Why this engine cannot fit ``model`` (None if it can)."""
-    if not model.blocks:
-        return "engine='intercepts' needs at least one random intercept such as (1 | g)."
-    slopes = [b.group for b in model.blocks if b.names != ["Intercept"]]
-    if slopes:
-        return (f"engine='intercepts' fits random intercepts only; {', '.join(map(repr, slopes))} has random "
-                "slopes. Use engine='auto'.")
-    return None
+__all__ = ["fit_model"]
 
 
 def fit_model(model: ModelFrame, reml: bool) -> EngineFit:
@@ -56,19 +44,10 @@ def fit_model(model: ModelFrame, reml: bool) -> EngineFit:
         return np.array([f(t) for t in np.atleast_2d(ts)])
 
     lb = np.zeros(k)
-    fg = lambda x: central_gradient(fmany, np.asarray(x, float), lb, 1e-6)  # noqa: E731
     start = np.ones(k)
-    best = optimize.minimize(fg, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * k,
-                             options={"maxiter": 500})
-    theta = np.array(best.x, dtype=float)
     restarts: list[str] = []
-    for i in np.flatnonzero(theta < 1e-4):  # lme4 reports a variance at the boundary as 0
-        trial = theta.copy()
-        trial[i] = 0.0
-        if f(trial) <= best.fun + TOLERANCES["boundary_tol"]:
-            theta = trial
-            restarts.append(f"theta[{i}] set to the boundary 0 (no worse)")
-    theta, stop = newton_polish(fmany, theta, lb)
+    theta, stop = minimise_theta(f, fmany, lb, np.ones(k, bool), np.arange(k), start, restarts,
+                                 fallback_scales=(0.3, 3.0))
     converged = stop_converged(stop)
     pc = intercept_deviance_pieces(theta, st, reml)
     RXinv = np.linalg.inv(pc.RX)
