@@ -13,7 +13,7 @@ help:
 	@echo "make book   build the HTML book (executes every chapter) -> _build/html/index.html"
 	@echo "make test   run the whole test suite (unit tests, nbval, strict book build)"
 	@echo "make lab    open JupyterLab on the chapters"
-	@echo "make lint   ruff over the package, tests and notebooks"
+	@echo "make lint   ruff over the package, tests and notebooks; mypy over the package"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,7 @@ lab: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check mlm_helpers tests benchmarks chapters tools
+	$(BIN)/mypy mlm_helpers
 
 clean:
 	rm -rf _build

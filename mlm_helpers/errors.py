@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
+from types import FrameType
 
 __all__ = ["warn_at_caller", "MLMInputError", "FitFailedError", "MLMWarning", "ConvergenceWarning", "FewGroupsWarning", "MissingDataWarning",
            "SingularFitWarning"]
@@ -69,7 +70,7 @@ def warn_at_caller(message: str, category: type[Warning]) -> None:
     'MLMWarning'
     """
     level = 2  # 1 is this function's own line, 2 its caller's
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
         frame = frame.f_back
         level += 1

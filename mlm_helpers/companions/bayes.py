@@ -151,6 +151,7 @@ class _VarianceStep:
         if isinstance(self.prior, InverseGamma):
             return _inv_gamma(rng, self.prior.shape + n_terms / 2, self.prior.scale + sum_sq / 2)
         # Half-Cauchy by augmentation: v | a ~ IG((n+1)/2, SS/2 + 1/a), a | v ~ IG(1, 1/v + 1/A^2).
+        assert self.A is not None  # a half-Cauchy prior has a scale
         self.aux = _inv_gamma(rng, 1.0, 1.0 / current + 1.0 / self.A**2)
         return _inv_gamma(rng, (n_terms + 1) / 2, sum_sq / 2 + 1.0 / self.aux)
 
@@ -279,7 +280,7 @@ def gibbs_random_intercept(
         out[it, :p] = beta
         out[it, p] = tau00
         out[it, p + 1] = sigma2
-        if keep_ranef and it >= burn_in:
+        if u_out is not None and it >= burn_in:
             u_out[it - burn_in] = u
 
     kept = out[burn_in:]

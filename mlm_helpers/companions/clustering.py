@@ -57,20 +57,21 @@ __all__ = [
 # ----------------------------------------------------------------------------- input checks
 def _whole(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral | np.integer):
-        if isinstance(value, Real) and float(value).is_integer():
-            value = int(value)
+        if isinstance(value, Real) and float(value).is_integer():  # type: ignore[arg-type]
+            value = int(float(value))  # type: ignore[arg-type]
         else:
             raise MLMInputError(f"{name} must be a whole number, got {value!r}.")
-    if value < minimum:
+    whole = int(value)  # type: ignore[call-overload]
+    if whole < minimum:
         raise MLMInputError(f"{name} must be at least {minimum}, got {value}.")
-    return int(value)
+    return whole
 
 
 def _iccs(icc: float | Sequence[float]) -> list[float]:
-    values = [icc] if isinstance(icc, Real) else list(icc)
+    values = [float(icc)] if isinstance(icc, Real) else list(icc)  # type: ignore[arg-type]
     if not values:
         raise MLMInputError("icc is empty: give one value such as 0.2 or a list such as [0, 0.1, 0.2].")
-    out = []
+    out: list[float] = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, Real) or not 0 <= float(v) < 1:
             raise MLMInputError(
@@ -417,7 +418,7 @@ def simulated_design_effect(
     3  0.1          50   5.9        5.9        5.9
     """
     iccs = _iccs(icc)
-    sizes = [group_size] if isinstance(group_size, Integral | Real) else list(group_size)
+    sizes = [group_size] if isinstance(group_size, Integral | Real) else list(group_size)  # type: ignore[arg-type]
     J = _whole("n_groups", n_groups, 2)
     R = _whole("n_reps", n_reps, 2)
     rows = []

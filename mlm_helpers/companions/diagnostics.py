@@ -57,7 +57,7 @@ def _new_ax(ax: Axes | None, figsize: tuple[float, float] = (6.5, 4.2)) -> tuple
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
         return fig, ax
-    return ax.figure, ax
+    return ax.get_figure(), ax  # type: ignore[return-value]
 
 
 def residual_table(result: MixedResult) -> pd.DataFrame:
@@ -190,6 +190,8 @@ def qq_plot(result: MixedResult, which: str = "residual", *, term: str | None = 
         what, ylabel = "level-1 residuals", "level-1 residual"
     elif which == "ranef":
         modes = result.ranef
+        if isinstance(modes, dict):
+            raise MLMInputError("ranef plots need a model with one grouping factor; this one has several.")
         term = modes.columns[0] if term is None else term
         if term not in modes.columns:
             raise MLMInputError(f"term {term!r} is not a random effect of this model; choose one of "

@@ -417,7 +417,7 @@ def _run_chunk(n_groups: int, group_size: int, truth: dict[str, float], design_s
     theta, ok = newton_fit(b, theta0, reml)
     converged = np.ones(len(Y), dtype=bool)
     for r in np.flatnonzero(~ok):  # boundary or difficult: the full optimiser of mh.fit
-        ff = fit_fast(b.rep(r), reml=reml, theta0=theta0)
+        ff = fit_fast(b.rep(int(r)), reml=reml, theta0=theta0)
         theta[r] = ff.theta
         converged[r] = ff.converged
     est = _estimates(theta, b, reml)

@@ -196,7 +196,7 @@ def plot_pooling(estimates: pd.DataFrame, *, ax: plt.Axes | None = None, units: 
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 4.5))
     else:
-        fig = ax.figure
+        fig = ax.get_figure()  # type: ignore[assignment]
     n = estimates["n"].to_numpy(dtype=float)
     raw = estimates["no_pooling"].to_numpy()
     part = estimates["partial_pooling"].to_numpy()

@@ -253,7 +253,7 @@ def describe_fit(result: MixedResult, *, units: str = "", digits: int = 2) -> st
     (variance 654.9). The optimiser converged and the fit is not singular.
     """
     _check_result(result)
-    digits = _check_digits(digits, allow_none=False)
+    digits = int(_check_digits(digits, allow_none=False) or 0)
     u = f" {units}" if units else ""
     d = digits
     model = result._model
@@ -455,7 +455,7 @@ def parametric_bootstrap(
         rr, rc = theta_index(rb.pattern)
         theta0_red = relative_factor(G_red, sigma2, rb.pattern)[rr, rc]
     base = sufficient_stats(model)
-    base_red = sufficient_stats(red_model) if red_model is not None else None
+    base_red = sufficient_stats(red_model) if red_model is not None else base
     out = []
     for _ in range(n_boot):
         u = rng.standard_normal((J, b.q)) @ factor.T

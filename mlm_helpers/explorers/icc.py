@@ -223,7 +223,7 @@ def draw(tau00: float = 1.0, sigma2: float = 4.0, n_groups: int = 20, group_size
     if ax is None:
         fig, (ax, ax_ci) = plt.subplots(1, 2, figsize=(10, 4.6), width_ratios=[5, 1.3])
     else:
-        fig = ax.figure
+        fig = ax.get_figure()  # type: ignore[assignment]
     _Panels(ax, ax_ci).update(y, out, _draws(seed)[2])
     if new_figure:
         fig.tight_layout()

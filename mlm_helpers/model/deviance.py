@@ -192,7 +192,8 @@ class Pieces:
     """Everything computed on the way to the deviance, with the batch axes in front.
 
     ``W`` is (..., J, q, q), ``L`` (..., J, q, q); ``RX`` (..., p, p) is lower triangular with
-    ``RX @ RX.T = XtX - sum_j X_j'Z_j W_j Z_j'X_j``.
+    ``RX @ RX.T = XtX - sum_j X_j'Z_j W_j Z_j'X_j``. lme4's per-group pieces ``RZX`` (..., J, q, p)
+    and ``cu`` (..., J, q) are computed when asked for.
     """
 
     deviance: np.ndarray
@@ -204,6 +205,18 @@ class Pieces:
     ldL2: np.ndarray
     ldRX2: np.ndarray
     XtXa: np.ndarray
+    V: np.ndarray  # (..., J, q, q): L_j^-1 Lambda'
+    stats: SuffStats = field(repr=False)
+
+    @property
+    def RZX(self) -> np.ndarray:
+        """lme4's R_ZX,j = L_j^-1 Lambda' Z_j'X_j, shape (..., J, q, p)."""
+        return self.V @ self.stats.ZtX
+
+    @property
+    def cu(self) -> np.ndarray:
+        """lme4's c_u,j = L_j^-1 Lambda' Z_j'y_j, shape (..., J, q)."""
+        return (self.V @ self.stats.Zty[..., None])[..., 0]
 
 
 def deviance_pieces(theta: np.ndarray, ss: SuffStats, reml: bool = True) -> Pieces:
@@ -226,7 +239,7 @@ def deviance_pieces(theta: np.ndarray, ss: SuffStats, reml: bool = True) -> Piec
     batch = theta.shape[:-1]
     if q == 0:
         W = np.zeros(batch + (len(ss.counts), 0, 0))
-        L = W
+        L = V = W
         ldL2 = np.zeros(batch)
         Sxx = np.zeros(batch + (p, p))
         Sxy = np.zeros(batch + (p,))
@@ -238,6 +251,7 @@ def deviance_pieces(theta: np.ndarray, ss: SuffStats, reml: bool = True) -> Piec
             w = t2 / m
             W = w[..., None, None]
             L = np.sqrt(m)[..., None, None]
+            V = (theta[..., 0, None] / np.sqrt(m))[..., None, None]
             ldL2 = np.log(m).sum(axis=-1)
         else:
             lam = theta_to_lambda(theta, ss.pattern)[..., None, :, :]  # (..., 1, q, q)
@@ -274,7 +288,7 @@ def deviance_pieces(theta: np.ndarray, ss: SuffStats, reml: bool = True) -> Piec
         else:
             dev = ldL2 + ss.n * (1.0 + LOG2PI + np.log(r2 / ss.n))
     dev = np.where(np.isfinite(dev) & (r2 > 0), dev, np.inf)
-    return Pieces(dev, W, L, RX, cbeta, r2, ldL2, ldRX2, XtXa)
+    return Pieces(dev, W, L, RX, cbeta, r2, ldL2, ldRX2, XtXa, V, ss)
 
 
 def deviance_many(thetas: np.ndarray, ss: SuffStats, reml: bool = True) -> np.ndarray:
@@ -481,6 +495,7 @@ def intercept_modes(theta: np.ndarray, pc: InterceptPieces, st: InterceptStats, 
         lam2 = theta[st.order[1:]][st.expand2]
         c2 = lam2 * (st.Z2W @ wbeta)
         rhs = c2 - pc.A12.T @ (c1 / pc.d)
+        assert pc.L is not None  # several factors: the Schur complement was factorised
         u2 = np.linalg.solve(pc.L.T, np.linalg.solve(pc.L, rhs))
         u1 = (c1 - pc.A12 @ u2) / pc.d
         b2 = lam2 * u2

@@ -149,7 +149,7 @@ class MixedResult:
     # ------------------------------------------------------------------ random part
     @cached_property
     def varcorr(self) -> pd.DataFrame:
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for b, cov in zip(self._model.blocks, self._raw.covs, strict=True):
             for t in range(len(b.terms)):
                 cols = [k for k in range(b.q) if b.term_of_column[k] == t]
@@ -460,7 +460,7 @@ class MixedResult:
             ss = self._raw.state.with_response(*response_parts(self._model, Y))
             with one_blas_thread():
                 est = fit_fast_many(ss, reml=reml)
-            out = {"loglik": -0.5 * est["deviance"]}
+            out: dict[str, np.ndarray] = {"loglik": -0.5 * est["deviance"]}
             for k, name in enumerate(names):
                 out[name] = est["beta"][:, k]
             for k, name in enumerate(names):

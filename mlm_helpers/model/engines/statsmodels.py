@@ -267,7 +267,7 @@ def fit_statsmodels(model: ModelFrame, reml: bool = True, methods=OPTIMISERS) ->
         else "statsmodels did not report convergence",
     )
     return SMFit(beta, vcov, sigma2, float(best.llf), covs, ranef, bool(best.converged), message, tried,
-                 default_ll, best_method, summary)
+                 default_ll, str(best_method), summary)
 
 
 def fit_model(model: ModelFrame, reml: bool) -> EngineFit:
