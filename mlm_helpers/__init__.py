@@ -14,6 +14,7 @@ from .datasets import list_datasets, load_dataset
 from .errors import (
     ConvergenceWarning,
     FewGroupsWarning,
+    InputWarning,
     MissingDataWarning,
     MLMInputError,
     SingularFitWarning,
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConvergenceWarning",
     "FewGroupsWarning",
+    "InputWarning",
     "MLMInputError",
     "MissingDataWarning",
     "MixedResult",

@@ -14,7 +14,7 @@ True
 from __future__ import annotations
 
 __all__ = ["MLMInputError", "MLMWarning", "ConvergenceWarning", "FewGroupsWarning", "MissingDataWarning",
-           "SingularFitWarning"]
+           "SingularFitWarning", "InputWarning"]
 
 
 class MLMInputError(ValueError):
@@ -39,3 +39,7 @@ class MissingDataWarning(MLMWarning):
 
 class SingularFitWarning(MLMWarning):
     """A variance is estimated as 0 or a correlation as +-1: the fit is on the boundary."""
+
+
+class InputWarning(MLMWarning):
+    """The input is usable but probably not what was meant (numbers stored as text, a badly scaled column)."""

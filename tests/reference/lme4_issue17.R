@@ -1,0 +1,70 @@
+# lme4 reference values for issue 17 (no silently wrong model): the statsmodels path checked
+# against lme4's profiled deviance, and fits where lme4's default optimiser stops short.
+#
+# Run from the repository root:  Rscript tests/reference/lme4_issue17.R
+# Writes, next to this script:
+#   scotssec.csv   mlmRev::ScotsSec (Paterson 1991; 3435 Scottish secondary-school pupils from
+#                  148 primary and 19 secondary schools), the columns attain, verbal, sex,
+#                  primary, second (school ids as text)
+#   oxboys.csv     nlme::Oxboys (Goldstein 1987; heights of 26 boys in Oxford, 9 occasions each),
+#                  the columns Subject, age, height, Occasion
+#   lme4_issue17.csv   the long format of lme4_reference.csv (model, quantity, name1, name2,
+#                  value), plus rows quantity = "deviance" with name1 = "REML"/"ML" and
+#                  name2 = the theta at which lme4's devfun was evaluated ("group.term=value;...")
+# Reads chem97_like.csv (simulated in Python with the structure of mlmRev::Chem97's
+# score ~ gender + (gender | lea); see tests/test_issue17_lme4.py::make_chem97_like).
+source(file.path("tests", "reference", "lme4_common.R"))
+suppressPackageStartupMessages({library(mlmRev); library(nlme)})
+ref <- file.path("tests", "reference")
+
+data(ScotsSec, package = "mlmRev")
+scots <- data.frame(attain = ScotsSec$attain, verbal = ScotsSec$verbal, sex = as.character(ScotsSec$sex),
+                    primary = as.character(ScotsSec$primary), second = as.character(ScotsSec$second))
+write.csv(scots, file.path(ref, "scotssec.csv"), row.names = FALSE)
+data(Oxboys, package = "nlme")
+ox <- data.frame(Subject = as.character(Oxboys$Subject), age = Oxboys$age, height = Oxboys$height,
+                 Occasion = as.integer(as.character(Oxboys$Occasion)))
+write.csv(ox, file.path(ref, "oxboys.csv"), row.names = FALSE)
+scots <- read.csv(file.path(ref, "scotssec.csv"), colClasses = c(primary = "character", second = "character"))
+ox <- read.csv(file.path(ref, "oxboys.csv"), colClasses = c(Subject = "character"))
+pen <- read.csv(file.path("mlm_helpers", "data", "penicillin.csv"), colClasses = "character")
+pen$diameter <- as.numeric(pen$diameter)
+pas <- read.csv(file.path("mlm_helpers", "data", "pastes.csv"), colClasses = "character")
+pas$strength <- as.numeric(pas$strength)
+chem <- read.csv(file.path(ref, "chem97_like.csv"), colClasses = c(lea = "character", gender = "character"))
+
+specs <- list(
+  list("scotssec_reml", attain ~ verbal + sex + (1 | second) + (0 + verbal | primary), scots, TRUE),
+  list("scotssec_ml", attain ~ verbal + sex + (1 | second) + (0 + verbal | primary), scots, FALSE),
+  list("oxboys_cubic_reml", height ~ age + I(age^2) + I(age^3) + (age + I(age^2) + I(age^3) | Subject), ox, TRUE),
+  list("oxboys_quadratic_ml", height ~ age + I(age^2) + (age + I(age^2) | Subject), ox, FALSE),
+  list("chem97_like_reml", score ~ gender + (gender | lea), chem, TRUE),
+  list("penicillin_reml", diameter ~ 1 + (1 | plate) + (1 | sample), pen, TRUE),
+  list("pastes_reml", strength ~ 1 + (1 | batch) + (1 | sample), pas, TRUE)
+)
+fit_specs(specs, ic = FALSE)
+
+# What lme4's default optimiser (nloptwrap) reaches on the same models: the fits above use
+# bobyqa with maxfun 1e5, as every reference script.
+for (s in specs[3:5]) {
+  m <- lmer(s[[2]], data = s[[3]], REML = s[[4]])
+  add(s[[1]], "loglik_default_optimizer", "", "", as.numeric(logLik(m)))
+}
+
+# lme4's profiled deviance (devfun) at given theta, and at its optimum.
+theta_text <- function(nm, th) paste(sprintf("%s=%.17g", nm, th), collapse = ";")
+dev_at <- function(id, formula, data, thetas) {
+  for (reml in c(TRUE, FALSE)) {
+    m <- lmer(formula, data = data, REML = reml, control = ctrl)
+    nm <- names(getME(m, "theta"))
+    f <- lmer(formula, data = data, REML = reml, devFunOnly = TRUE)
+    for (th in c(thetas, list(unname(getME(m, "theta"))))) {
+      add(id, "deviance", ifelse(reml, "REML", "ML"), theta_text(nm, th), f(th))
+    }
+  }
+}
+dev_at("penicillin_dev", diameter ~ 1 + (1 | plate) + (1 | sample), pen, list(c(1, 1), c(0.5, 2), c(0, 3)))
+dev_at("pastes_dev", strength ~ 1 + (1 | batch) + (1 | sample), pas, list(c(1, 1), c(0.2, 4), c(2, 0)))
+dev_at("scotssec_dev", attain ~ verbal + sex + (1 | second) + (0 + verbal | primary), scots,
+       list(c(0.1, 0.1), c(0.001, 0.8)))
+write_rows("lme4_issue17.csv")
