@@ -19,14 +19,88 @@ import pandas as pd
 
 from ._threads import one_blas_thread
 from .design import build_model
-from .engine_fast import fit_fast, sufficient_stats
+from .engine_fast import (
+    fit_fast,
+    fit_general,
+    profiled_deviance,
+    profiled_deviance_general,
+    sufficient_stats,
+    theta_from_covs,
+)
 from .engine_statsmodels import fit_statsmodels
 from .errors import ConvergenceWarning, MLMInputError, SingularFitWarning
+from .optsummary import TOLERANCES
 from .result import MixedResult, RawFit
 
-__all__ = ["fit", "ENGINES"]
+__all__ = ["fit", "ENGINES", "SHORTFALL_TOL"]
 
 ENGINES = ("auto", "fast", "statsmodels")
+
+#: statsmodels' optimum is replaced by the re-optimised profiled deviance when that is higher by
+#: more than this many log-likelihood units.
+SHORTFALL_TOL = 1e-4
+
+
+def _check_against_profiled_deviance(model, raw: RawFit, *, reml: bool) -> RawFit:
+    """Check statsmodels' optimum with lme4's profiled deviance; re-optimise theta if it stopped short.
+
+    theta comes from statsmodels' covariances (Cholesky factors of cov / sigma^2). One grouping
+    factor: the fast engine's deviance and optimiser; several: :func:`profiled_deviance_general`
+    and :func:`fit_general` started at statsmodels' point. When the optimum is higher by more
+    than ``SHORTFALL_TOL`` log-likelihood units, the re-optimised estimates replace statsmodels'
+    and a :class:`ConvergenceWarning` says by how much.
+    """
+    theta_sm = theta_from_covs(model, raw.covs, raw.sigma2)
+    crit = "REML" if reml else "ML"
+    if len(model.blocks) == 1:
+        ss = sufficient_stats(model)
+        dev_sm = profiled_deviance(theta_sm, ss, reml)
+        ff = fit_fast(ss, reml=reml)
+        opt = {"theta": ff.theta, "deviance": ff.deviance, "beta": ff.beta, "vcov": ff.vcov_beta,
+               "sigma2": ff.sigma2, "covs": [ff.sigma2 * ff.lam @ ff.lam.T], "ranef": [ff.ranef],
+               "scaled_gradient": ff.optsummary.scaled_gradient, "gradient": ff.optsummary.gradient,
+               "how": "the fast engine (one grouping factor)"}
+    else:
+        dev_sm = profiled_deviance_general(model, theta_sm, reml)
+        gf = fit_general(model, reml=reml, theta0=theta_sm)
+        opt = {"theta": gf.theta, "deviance": gf.deviance, "beta": gf.beta, "vcov": gf.vcov_beta,
+               "sigma2": gf.sigma2, "covs": gf.covs, "ranef": gf.ranef, "scaled_gradient": gf.scaled_gradient,
+               "gradient": gf.gradient, "how": "profiled_deviance_general, L-BFGS-B from statsmodels' point"}
+    ll_sm, ll_opt = -0.5 * dev_sm, -0.5 * opt["deviance"]
+    shortfall = ll_opt - ll_sm
+    summary = raw.optsummary
+    check = (f"checked with lme4's profiled {crit} deviance: {dev_sm:.4f} at statsmodels' theta, "
+             f"{opt['deviance']:.4f} at its optimum ({opt['how']})")
+    if summary is not None:
+        summary.restarts.append(check)
+        summary.theta_start = theta_sm
+    if not shortfall > SHORTFALL_TOL:
+        raw.theta = theta_sm
+        if summary is not None:
+            summary.theta = theta_sm
+        return raw
+    warnings.warn(
+        f"statsmodels stopped short of the optimum: its estimates give a {crit} log-likelihood of {ll_sm:.4f} "
+        f"on lme4's profiled deviance, and re-optimising theta from there reaches {ll_opt:.4f} "
+        f"({shortfall:.3g} higher). mh.fit reports the re-optimised estimates (result.optsummary says what ran).",
+        ConvergenceWarning,
+        stacklevel=3,
+    )
+    converged = bool(np.isfinite(opt["gradient"]) and not (opt["scaled_gradient"] >= TOLERANCES["grad_tol"]))
+    if summary is not None:
+        summary.method += ", then re-optimised on lme4's profiled deviance"
+        summary.objective = float(opt["deviance"])
+        summary.gradient = float(opt["gradient"])
+        summary.scaled_gradient = float(opt["scaled_gradient"])
+        summary.theta = np.asarray(opt["theta"], float)
+        summary.restarts.append(f"statsmodels stopped {shortfall:.4g} log-likelihood units short; re-optimised")
+        summary.converged = converged
+        summary.message = "ok" if converged else "the re-optimised fit did not meet the gradient criterion"
+    notes = list(raw.notes) + [f"statsmodels stopped {shortfall:.3g} log-likelihood units short of the optimum of "
+                               "lme4's profiled deviance; the estimates shown are re-optimised."]
+    return RawFit(opt["beta"], opt["vcov"], opt["sigma2"], ll_opt, opt["covs"], opt["ranef"], converged,
+                  summary.message if summary is not None else "re-optimised", theta=np.asarray(opt["theta"], float),
+                  notes=notes, optsummary=summary)
 
 
 def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "auto") -> MixedResult:
@@ -122,6 +196,7 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
                 )
             elif not np.isfinite(sf.default_loglik):
                 raw.notes.append("statsmodels' default optimiser failed (non-finite likelihood); another was used.")
+            raw = _check_against_profiled_deviance(model, raw, reml=bool(reml))
     result = MixedResult(model, raw, reml=bool(reml), engine=chosen, formula=formula, data=data)
     if not result.converged:
         warnings.warn(f"The optimiser may not have converged ({raw.message}); check the model and the scaling "
