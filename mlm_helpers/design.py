@@ -26,7 +26,7 @@ import patsy
 from .errors import FewGroupsWarning, InputWarning, MissingDataWarning, MLMInputError
 from .formula import FormulaSpec, RandomTerm, formula_names, parse_formula
 
-__all__ = ["ModelFrame", "Block", "SimpleDesign", "build_model", "design_matrix", "simple_design", "MIN_GROUPS_WARN"]
+__all__ = ["ModelFrame", "Block", "SimpleDesign", "OrderedDesign", "build_model", "design_matrix", "simple_design", "MIN_GROUPS_WARN"]
 
 #: Below this many groups, variance components are poorly estimated (a warning).
 MIN_GROUPS_WARN = 10
@@ -191,8 +191,44 @@ def simple_design(text: str, data: pd.DataFrame) -> SimpleDesign | None:
     return SimpleDesign(intercept, tuple(cols))
 
 
+@dataclass(frozen=True)
+class OrderedDesign:
+    """A patsy design whose columns are put in R's order (terms by degree, then as written)."""
+
+    info: object
+    order: tuple[int, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        names = list(self.info.column_names)
+        return [names[k] for k in self.order]
+
+
+def _r_column_order(text: str, info) -> tuple[int, ...] | None:
+    """Column permutation from patsy's order to R's: terms sorted by degree, ties in formula order.
+
+    patsy puts terms without numeric factors first (``x + g`` gives ``g`` then ``x``); R keeps
+    the formula's order within each degree (``x``, then ``g``, then ``x:g``).
+    """
+    from patsy.desc import ModelDesc
+
+    slices = getattr(info, "term_slices", None)
+    if not slices:
+        return None
+    try:
+        written = ModelDesc.from_formula(text).rhs_termlist
+    except Exception:  # pragma: no cover - patsy has already parsed it once
+        return None
+    rank = {term: k for k, term in enumerate(written)}
+    terms = sorted(slices, key=lambda t: (len(t.factors), rank.get(t, len(rank))))
+    order = tuple(k for t in terms for k in range(slices[t].start, slices[t].stop))
+    return None if order == tuple(range(len(order))) else order
+
+
 def design_matrix(builder, data: pd.DataFrame) -> np.ndarray:
-    """Evaluate a stored design (patsy DesignInfo or SimpleDesign) on (new) data."""
+    """Evaluate a stored design (patsy DesignInfo, OrderedDesign or SimpleDesign) on (new) data."""
+    if isinstance(builder, OrderedDesign):
+        return design_matrix(builder.info, data)[:, list(builder.order)]
     if isinstance(builder, SimpleDesign):
         cols = [np.ones(len(data))] if builder.intercept else []
         cols += [data[c].to_numpy(dtype=float) for c in builder.columns]
@@ -577,6 +613,11 @@ def build_model(formula: str, data: pd.DataFrame, *, warn_few_groups: bool = Tru
             f"'{spec.response} ~ 1 + ...'."
         )
     X, x_names, x_info = _design(spec.fixed_rhs, data, "the fixed part")
+    order = _r_column_order(spec.fixed_rhs, x_info)
+    if order is not None:  # fixed effects in the formula's order, as lme4 prints them
+        x_info = OrderedDesign(x_info, order)
+        X = X[:, list(order)]
+        x_names = [x_names[k] for k in order]
     _check_n_vs_p(X, x_names, x_info, spec)
     _check_fixed(X, x_names)
 
