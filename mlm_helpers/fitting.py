@@ -41,6 +41,42 @@ ENGINES = ("auto", "fast", "statsmodels")
 SHORTFALL_TOL = 1e-4
 
 
+def _fit_fast_rescaled(ss, *, reml: bool):
+    """The fast engine, with random-effect columns on a very different scale from 1 rescaled internally.
+
+    With ``Z' = Z S^-1`` (S diagonal, each column's root mean square) the model is the same with
+    ``Lambda = S^-1 Lambda'``: the optimiser works where theta is of order 1, and the estimates
+    are reported on the user's scale. Columns already within [1e-3, 1e3] are left alone, so the
+    numbers of ordinary fits do not change.
+    """
+    import dataclasses
+
+    from .design import BAD_SCALE
+
+    if ss.q == 0:
+        return fit_fast(ss, reml=reml)
+    ztz_diag = np.einsum("jkk->k", ss.ZtZ)
+    rms = np.sqrt(ztz_diag / ss.n)
+    bad = (rms > 0) & ((rms > BAD_SCALE) | (rms < 1.0 / BAD_SCALE))
+    if not bad.any():
+        return fit_fast(ss, reml=reml)
+    scale = np.where(bad, rms, 1.0)
+    inv = 1.0 / scale
+    scaled = dataclasses.replace(ss, ZtZ=ss.ZtZ * inv[None, :, None] * inv[None, None, :],
+                                 ZtX=ss.ZtX * inv[None, :, None], Zty=ss.Zty * inv[None, :])
+    ff = fit_fast(scaled, reml=reml)
+    lam = inv[:, None] * ff.lam
+    rows, cols = np.nonzero(np.tril(ss.pattern))
+    order = np.lexsort((rows, cols))  # column by column, as theta
+    theta = lam[rows[order], cols[order]]
+    if ff.optsummary is not None:
+        ff.optsummary.restarts.append(
+            "random-effect columns rescaled internally by " + ", ".join(f"{s:.3g}" for s in scale)
+            + " (results on the original scale)")
+        ff.optsummary.theta = theta.copy()
+    return dataclasses.replace(ff, theta=theta, lam=lam, ranef=ff.ranef * inv[None, :])
+
+
 def _check_against_profiled_deviance(model, raw: RawFit, *, reml: bool) -> RawFit:
     """Check statsmodels' optimum with lme4's profiled deviance; re-optimise theta if it stopped short.
 
@@ -175,7 +211,7 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
 
     with one_blas_thread():
         if chosen == "fast":
-            ff = fit_fast(sufficient_stats(model), reml=bool(reml))
+            ff = _fit_fast_rescaled(sufficient_stats(model), reml=bool(reml))
             covs = [ff.sigma2 * ff.lam @ ff.lam.T] if n_factors else []
             ranef = [ff.ranef] if n_factors else []
             raw = RawFit(ff.beta, ff.vcov_beta, ff.sigma2, -0.5 * ff.deviance, covs, ranef, ff.converged,

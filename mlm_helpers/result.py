@@ -243,8 +243,14 @@ class MixedResult:
 
     @cached_property
     def is_singular(self) -> bool:
+        from .design import BAD_SCALE
+
         for b, cov in zip(self._model.blocks, self._raw.covs, strict=True):
-            diag = _relative_factor_diag(cov, self.sigma2, b.pattern)
+            # One rule on every engine: lme4's isSingular on the relative covariance factor, taken on
+            # the scale the fast engine optimises on (columns far from scale 1 rescaled, as it does).
+            rms = np.sqrt(np.mean(b.Z**2, axis=0))
+            s = np.where((rms > 0) & ((rms > BAD_SCALE) | (rms < 1 / BAD_SCALE)), rms, 1.0)
+            diag = _relative_factor_diag(cov * np.outer(s, s), self.sigma2, b.pattern)
             if np.any(diag < SINGULAR_TOL):
                 return True
         return False
