@@ -121,6 +121,20 @@ def _r_power(text: str) -> str:
 _BARLESS = re.compile(r"^\s*([^\s|]+(?:\s*[+]\s*[^\s|]+)*)\s+([A-Za-z_][A-Za-z0-9_.:/]*)\s*$")
 
 
+def _enclosing_parens(formula: str) -> list[tuple[int, int]]:
+    """Spans of the top-level parenthesised groups of the formula (unbalanced ones ignored)."""
+    spans, depth, start = [], 0, -1
+    for k, ch in enumerate(formula):
+        if ch == "(":
+            start = k if depth == 0 else start
+            depth += 1
+        elif ch == ")" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, k + 1))
+    return spans
+
+
 def _check_syntax(formula: str, masked: str, where: str) -> None:
     """Let patsy parse ``masked`` (same length as ``formula``) and compile every term's code.
 
@@ -138,6 +152,8 @@ def _check_syntax(formula: str, masked: str, where: str) -> None:
             raise _pointer(formula, start, end,
                            f"{where.capitalize()} ends with an operator: remove the trailing "
                            f"{formula[start:end].strip() or 'operator'!r} or add the term that should follow it:") from None
+        if "expected a noun" in msg:
+            msg += " (an operator is missing the term after it)"
         raise _pointer(formula, start, end, f"Cannot read {where}: {msg}.") from None
     for term in list(desc.lhs_termlist) + list(desc.rhs_termlist):
         for factor in term.factors:
@@ -149,6 +165,10 @@ def _check_syntax(formula: str, masked: str, where: str) -> None:
             except SyntaxError as exc:
                 origin = getattr(factor, "origin", None)
                 start, end = (origin.start, origin.end) if origin is not None else (0, len(formula))
+                for a, b in _enclosing_parens(formula):  # the whole parenthesised term, e.g. (1 + x g)
+                    if a <= start and end <= b and b - a > end - start:
+                        start, end = a, b
+                        break
                 piece = formula[start:end]
                 inner = piece[1:-1] if piece.startswith("(") and piece.endswith(")") else piece
                 bar = _BARLESS.match(inner)

@@ -8,6 +8,9 @@
 #                  primary, second (school ids as text)
 #   oxboys.csv     nlme::Oxboys (Goldstein 1987; heights of 26 boys in Oxford, 9 occasions each),
 #                  the columns Subject, age, height, Occasion
+#   orthodont.csv  nlme::Orthodont (Potthoff & Roy 1964; distance from the pituitary to the
+#                  pterygomaxillary fissure, mm, of 27 children at ages 8-14), the columns
+#                  distance, age, Subject, Sex
 #   lme4_issue17.csv   the long format of lme4_reference.csv (model, quantity, name1, name2,
 #                  value), plus rows quantity = "deviance" with name1 = "REML"/"ML" and
 #                  name2 = the theta at which lme4's devfun was evaluated ("group.term=value;...")
@@ -25,6 +28,11 @@ data(Oxboys, package = "nlme")
 ox <- data.frame(Subject = as.character(Oxboys$Subject), age = Oxboys$age, height = Oxboys$height,
                  Occasion = as.integer(as.character(Oxboys$Occasion)))
 write.csv(ox, file.path(ref, "oxboys.csv"), row.names = FALSE)
+data(Orthodont, package = "nlme")
+orth <- data.frame(distance = Orthodont$distance, age = Orthodont$age, Subject = as.character(Orthodont$Subject),
+                   Sex = as.character(Orthodont$Sex))
+write.csv(orth, file.path(ref, "orthodont.csv"), row.names = FALSE)
+orth <- read.csv(file.path(ref, "orthodont.csv"), colClasses = c(Subject = "character"))
 scots <- read.csv(file.path(ref, "scotssec.csv"), colClasses = c(primary = "character", second = "character"))
 ox <- read.csv(file.path(ref, "oxboys.csv"), colClasses = c(Subject = "character"))
 pen <- read.csv(file.path("mlm_helpers", "data", "penicillin.csv"), colClasses = "character")
@@ -39,10 +47,22 @@ specs <- list(
   list("oxboys_cubic_reml", height ~ age + I(age^2) + I(age^3) + (age + I(age^2) + I(age^3) | Subject), ox, TRUE),
   list("oxboys_quadratic_ml", height ~ age + I(age^2) + (age + I(age^2) | Subject), ox, FALSE),
   list("chem97_like_reml", score ~ gender + (gender | lea), chem, TRUE),
+  list("orthodont_ml", distance ~ age * Sex + (age | Subject), orth, FALSE),
   list("penicillin_reml", diameter ~ 1 + (1 | plate) + (1 | sample), pen, TRUE),
   list("pastes_reml", strength ~ 1 + (1 | batch) + (1 | sample), pas, TRUE)
 )
 fit_specs(specs, ic = FALSE)
+
+# What summary() prints for Orthodont (ML): the fit line, the scaled residuals and the
+# correlation of the fixed effects.
+m <- lmer(distance ~ age * Sex + (age | Subject), data = orth, REML = FALSE, control = ctrl)
+add("orthodont_ml", "aic", "", "", AIC(m))
+add("orthodont_ml", "bic", "", "", BIC(m))
+add("orthodont_ml", "df_resid", "", "", df.residual(m))
+rq <- quantile(residuals(m, type = "pearson", scaled = TRUE))
+for (k in seq_along(rq)) add("orthodont_ml", "scaled_resid", c("Min", "1Q", "Median", "3Q", "Max")[k], "", rq[[k]])
+cf <- cov2cor(as.matrix(vcov(m)))
+for (i in rownames(cf)) for (j in colnames(cf)) add("orthodont_ml", "corr_fixef", intercept(i), intercept(j), cf[i, j])
 
 # What lme4's default optimiser (nloptwrap) reaches on the same models: the fits above use
 # bobyqa with maxfun 1e5, as every reference script.
