@@ -15,6 +15,19 @@ Supported random terms
 * ``(1 | a/b)``          nested: the same as ``(1 | a) + (1 | a:b)``
 * ``(1 | a:b)``          one factor made of the combinations of ``a`` and ``b``
 
+Where the result differs from lme4 on purpose
+
+* Column names are patsy's: ``Sex[T.Male]`` for lme4's ``SexMale``, ``I(age ** 2)`` for
+  ``I(age^2)``. The numbers are the same: text columns take their first level in sorted order
+  as the reference in both (a pandas ``Categorical`` keeps its own order, as an R factor).
+* ``(f || g)`` with a factor ``f`` is what lme4 does (``(1 | g) + (0 + f | g)``: the intercept
+  alone, then one correlated block with an indicator for every level), not afex's
+  ``expand_re``, which splits the factor's contrasts into independent variances.
+* ``y ~ 0 + (1 | g)`` (no fixed effects at all) and a random effect written twice for one
+  grouping factor are refused; lme4 fits both, rarely on purpose.
+* Text columns that hold numbers, dates or one value per row are refused (whole numbers stored
+  as text with many levels only warn); R would dummy-code them silently.
+
 R syntax means what it means in R: ``I(age^2)`` is a power (``^`` inside ``I()`` becomes
 Python's ``**``, whatever the column's type; outside ``I()`` it is the interaction power
 ``(a + b)^2``, as in R). A trailing operator (``y ~ x +``), a random term without its bar

@@ -487,8 +487,8 @@ class MixedResult:
         return "\n".join(lines)
 
     def _fit_line(self, digits: int) -> list[str]:
-        """lme4's line for ML fits: AIC, BIC, logLik, deviance, df.resid."""
-        vals = format_column([self.aic_reml, self.bic_reml, self.loglik, -2 * self.loglik], digits)
+        """lme4's line for ML fits: AIC, BIC, logLik, deviance to one decimal, df.resid."""
+        vals = [unsigned_zero(f"{v:.1f}") for v in (self.aic_reml, self.bic_reml, self.loglik, -2 * self.loglik)]
         vals.append(str(self.nobs - self.n_params))
         heads = ["AIC", "BIC", "logLik", "deviance", "df.resid"]
         w = [max(len(h), len(v)) + 1 for h, v in zip(heads, vals, strict=True)]
