@@ -197,3 +197,14 @@ def test_correlation_of_fixed_effects_hidden_above_twelve():
     s = res.summary()
     assert "Correlation matrix not shown by default, as p = 14 > 12" in s
     assert "Correlation of Fixed Effects:" in res.summary(correlation=True)
+
+
+def test_double_bar_with_a_factor_is_lme4s_model(ref):
+    """(f || g) is lme4's (1 | g) + (0 + f | g): lme4's devfun at our theta gives our log-likelihood."""
+    m = "sleep_factor_doublebar_reml"
+    d = mh.load_dataset("sleepstudy")
+    d["f"] = np.where(d["Days"] < 3, "a", np.where(d["Days"] < 6, "b", "c"))
+    res = _quiet("Reaction ~ Days + (f || Subject)", d)
+    assert res._model.blocks[0].names == ["Intercept", "f[a]", "f[b]", "f[c]"]
+    assert res.loglik == pytest.approx(_val(ref, m, "loglik_at_fast_theta"), abs=1e-6)
+    assert res.loglik >= _val(ref, m, "loglik") - 1e-6  # lmer (bobyqa) stops 0.62 lower

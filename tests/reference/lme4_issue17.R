@@ -81,6 +81,18 @@ add("chem97_like_reml", "loglik_at_fast_theta", "", "", -fchem(chem_theta) / 2)
 mchem <- lmer(score ~ gender + (gender | lea), data = chem, REML = TRUE, start = list(theta = chem_theta))
 add("chem97_like_reml", "loglik_lmer_from_fast_theta", "", "", as.numeric(logLik(mchem)))
 
+# (f || g) with a factor f: lme4 expands it to (1 | g) + (0 + f | g). The same model in
+# mlm_helpers has the same deviance function: lme4's devfun at the fast engine's theta (from
+# mh.fit("Reaction ~ Days + (f || Subject)", d).optsummary.theta) equals the fast engine's
+# log-likelihood, 0.62 above what lmer's bobyqa reaches.
+sleep <- read.csv(file.path("mlm_helpers", "data", "sleepstudy.csv"), colClasses = c(Subject = "character"))
+sleep$f <- ifelse(sleep$Days < 3, "a", ifelse(sleep$Days < 6, "b", "c"))
+fit_specs(list(list("sleep_factor_doublebar_reml", Reaction ~ Days + (f || Subject), sleep, TRUE)), ic = FALSE)
+fdb <- lmer(Reaction ~ Days + (f || Subject), data = sleep, devFunOnly = TRUE)
+add("sleep_factor_doublebar_reml", "loglik_at_fast_theta", "", "",
+    -fdb(c(0, 0.9104027653425749, 1.2819741483570835, 1.3245941207584802, 0.7546937172578123,
+           1.4339111344037525, 0)) / 2)
+
 # lme4's profiled deviance (devfun) at given theta, and at its optimum.
 theta_text <- function(nm, th) paste(sprintf("%s=%.17g", nm, th), collapse = ";")
 dev_at <- function(id, formula, data, thetas) {
