@@ -230,7 +230,9 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
                      + ", ".join(f"{k} {v:.4f}" for k, v in sf.tried.items()) + f"; kept {sf.best_method}."]
             raw = RawFit(sf.beta, sf.vcov_beta, sf.sigma2, sf.loglik, sf.covs, sf.ranef, sf.converged, sf.message,
                          notes=notes, optsummary=sf.optsummary)
-            if np.isfinite(sf.default_loglik) and sf.default_loglik < sf.loglik - 1e-4:
+            raw = _check_against_profiled_deviance(model, raw, reml=bool(reml))
+            reoptimised = raw.loglik > sf.loglik + SHORTFALL_TOL  # that warning says it all
+            if not reoptimised and np.isfinite(sf.default_loglik) and sf.default_loglik < sf.loglik - 1e-4:
                 warnings.warn(
                     f"statsmodels' default optimiser stopped at log-likelihood {sf.default_loglik:.4f}, below "
                     f"the {sf.loglik:.4f} that '{sf.best_method}' reached: its estimates were not the optimum, "
@@ -240,7 +242,6 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
                 )
             elif not np.isfinite(sf.default_loglik):
                 raw.notes.append("statsmodels' default optimiser failed (non-finite likelihood); another was used.")
-            raw = _check_against_profiled_deviance(model, raw, reml=bool(reml))
     result = MixedResult(model, raw, reml=bool(reml), engine=chosen, formula=formula, data=data)
     if not result.converged:
         warnings.warn(f"The optimiser may not have converged ({raw.message}); check the model and the scaling "
