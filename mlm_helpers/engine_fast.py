@@ -717,6 +717,11 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
 # is self-contained on purpose (the one-factor code above is the fast path).
 
 
+#: Up to this many random effects, profiled_deviance_general factors Lambda'Z'Z Lambda + I densely;
+#: above it, with SuperLU in symmetric mode (no pivoting off the diagonal).
+DENSE_MAX_Q = 3000
+
+
 @dataclass
 class _GeneralSetup:
     """Model pieces that do not depend on theta: sparse Z, X, y and the layout of Lambda."""
@@ -772,7 +777,7 @@ def _general_pieces(setup: _GeneralSetup, theta: np.ndarray, reml: bool) -> dict
     Q = ZL.shape[1]
     A = (ZL.T @ ZL + sparse.identity(Q, format="csc")).tocsc()
     rhs = np.column_stack([np.asarray(ZL.T @ X), np.asarray(ZL.T @ y)])  # Q x (p + 1)
-    if Q <= 3000:  # dense Cholesky of Lambda'Z'Z Lambda + I
+    if Q <= DENSE_MAX_Q:  # dense Cholesky of Lambda'Z'Z Lambda + I
         try:
             cf = cho_factor(A.toarray(), lower=True, check_finite=False)
         except np.linalg.LinAlgError:

@@ -77,6 +77,19 @@ def _fit_fast_rescaled(ss, *, reml: bool):
     return dataclasses.replace(ff, theta=theta, lam=lam, ranef=ff.ranef * inv[None, :])
 
 
+def _singular_theta(model, theta: np.ndarray) -> bool:
+    """lme4's isSingular rule on theta: a diagonal entry of a relative covariance factor below singular_tol."""
+    from .engine_fast import _theta_index
+
+    k, out = 0, False
+    for b in model.blocks:
+        rows, cols = _theta_index(b.pattern)
+        t = np.asarray(theta[k : k + len(rows)], float)
+        k += len(rows)
+        out = out or bool(np.any(t[rows == cols] < TOLERANCES["singular_tol"]))
+    return out
+
+
 def _check_against_profiled_deviance(model, raw: RawFit, *, reml: bool) -> RawFit:
     """Check statsmodels' optimum with lme4's profiled deviance; re-optimise theta if it stopped short.
 
@@ -110,11 +123,29 @@ def _check_against_profiled_deviance(model, raw: RawFit, *, reml: bool) -> RawFi
     if summary is not None:
         summary.restarts.append(check)
         summary.theta_start = theta_sm
-    if not shortfall > SHORTFALL_TOL:
+    knife_edge = (_singular_theta(model, theta_sm) != _singular_theta(model, opt["theta"])
+                  and opt["deviance"] <= dev_sm + 1e-6)
+    if not shortfall > SHORTFALL_TOL and not knife_edge:
         raw.theta = theta_sm
         if summary is not None:
             summary.theta = theta_sm
         return raw
+    if not shortfall > SHORTFALL_TOL:
+        # Same likelihood, but statsmodels stopped on the other side of the singular rule (a flat
+        # deviance near the boundary): report the optimum computed to the stated tolerance, so
+        # that every engine flags singular fits by one rule.
+        raw.notes.append(
+            f"statsmodels stopped where the profiled deviance is flat, {'off' if _singular_theta(model, opt['theta']) else 'on'} "
+            f"the boundary (its theta {np.round(theta_sm, 6).tolist()}); the estimates shown are the optimum of lme4's "
+            f"profiled deviance (theta {np.round(opt['theta'], 6).tolist()}), no worse, so that the singular rule "
+            "is the same on every engine.")
+        if summary is not None:
+            summary.restarts.append("statsmodels' estimates replaced by the profiled-deviance optimum (knife edge)")
+            summary.theta = np.asarray(opt["theta"], float)
+            summary.objective = float(opt["deviance"])
+        return RawFit(opt["beta"], opt["vcov"], opt["sigma2"], -0.5 * opt["deviance"], opt["covs"], opt["ranef"],
+                      raw.converged, raw.message, theta=np.asarray(opt["theta"], float), notes=raw.notes,
+                      optsummary=summary)
     warnings.warn(
         f"statsmodels stopped short of the optimum: its estimates give a {crit} log-likelihood of {ll_sm:.4f} "
         f"on lme4's profiled deviance, and re-optimising theta from there reaches {ll_opt:.4f} "

@@ -208,3 +208,31 @@ def test_double_bar_with_a_factor_is_lme4s_model(ref):
     assert res._model.blocks[0].names == ["Intercept", "f[a]", "f[b]", "f[c]"]
     assert res.loglik == pytest.approx(_val(ref, m, "loglik_at_fast_theta"), abs=1e-6)
     assert res.loglik >= _val(ref, m, "loglik") - 1e-6  # lmer (bobyqa) stops 0.62 lower
+
+
+def test_exam_first_15_schools_singular_on_every_engine(ref):
+    """Exam, first 15 schools, (sex | school): correlation 1. statsmodels stopped 3.8e-4 off the boundary
+    on a flat deviance (same likelihood to 1e-9) and was not flagged; now both engines report the optimum
+    of the profiled deviance and flag it by one rule."""
+    m = "exam15_sex_reml"
+    exam = pd.read_csv(REF / "exam15.csv", dtype={"school": str})
+    fits = {e: _quiet("normexam ~ standLRT + (sex | school)", exam, engine=e) for e in ("fast", "statsmodels")}
+    for res in fits.values():
+        assert res.loglik == pytest.approx(_val(ref, m, "loglik"), abs=1e-4)
+        assert res.is_singular and bool(_val(ref, m, "singular"))
+    assert fits["statsmodels"].optsummary.theta == pytest.approx(fits["fast"].optsummary.theta, abs=1e-5)
+    assert any("singular rule is the same on every engine" in n for n in fits["statsmodels"].notes)
+
+
+def test_sparse_factorisation_gives_the_dense_deviance(ref, monkeypatch):
+    from mlm_helpers import engine_fast
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = build_model("attain ~ verbal + sex + (1 | second) + (0 + verbal | primary)", scotssec())
+    dense = profiled_deviance_general(model, [0.8, 0.001])
+    monkeypatch.setattr(engine_fast, "DENSE_MAX_Q", 0)
+    assert profiled_deviance_general(model, [0.8, 0.001]) == pytest.approx(dense, rel=1e-10)
+    assert profiled_deviance_general(model, [0.8, 0.001], reml=False) == pytest.approx(
+        _val(ref, "scotssec_dev", "deviance", "ML", "primary.verbal=0.001;second.(Intercept)=0.80000000000000004"),
+        rel=1e-8)

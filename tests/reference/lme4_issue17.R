@@ -11,6 +11,9 @@
 #   orthodont.csv  nlme::Orthodont (Potthoff & Roy 1964; distance from the pituitary to the
 #                  pterygomaxillary fissure, mm, of 27 children at ages 8-14), the columns
 #                  distance, age, Subject, Sex
+#   exam15.csv     mlmRev::Exam (Goldstein et al. 1993; GCSE scores of 4,059 London pupils in 65
+#                  schools), the pupils of the first 15 schools, the columns school, normexam,
+#                  standLRT, sex
 #   lme4_issue17.csv   the long format of lme4_reference.csv (model, quantity, name1, name2,
 #                  value), plus rows quantity = "deviance" with name1 = "REML"/"ML" and
 #                  name2 = the theta at which lme4's devfun was evaluated ("group.term=value;...")
@@ -33,6 +36,11 @@ orth <- data.frame(distance = Orthodont$distance, age = Orthodont$age, Subject =
                    Sex = as.character(Orthodont$Sex))
 write.csv(orth, file.path(ref, "orthodont.csv"), row.names = FALSE)
 orth <- read.csv(file.path(ref, "orthodont.csv"), colClasses = c(Subject = "character"))
+data(Exam, package = "mlmRev")
+exam <- data.frame(school = as.character(Exam$school), normexam = Exam$normexam, standLRT = Exam$standLRT,
+                   sex = as.character(Exam$sex))
+write.csv(exam[exam$school %in% unique(exam$school)[1:15], ], file.path(ref, "exam15.csv"), row.names = FALSE)
+exam15 <- read.csv(file.path(ref, "exam15.csv"), colClasses = c(school = "character"))
 scots <- read.csv(file.path(ref, "scotssec.csv"), colClasses = c(primary = "character", second = "character"))
 ox <- read.csv(file.path(ref, "oxboys.csv"), colClasses = c(Subject = "character"))
 pen <- read.csv(file.path("mlm_helpers", "data", "penicillin.csv"), colClasses = "character")
@@ -48,6 +56,7 @@ specs <- list(
   list("oxboys_quadratic_ml", height ~ age + I(age^2) + (age + I(age^2) | Subject), ox, FALSE),
   list("chem97_like_reml", score ~ gender + (gender | lea), chem, TRUE),
   list("orthodont_ml", distance ~ age * Sex + (age | Subject), orth, FALSE),
+  list("exam15_sex_reml", normexam ~ standLRT + (sex | school), exam15, TRUE),
   list("penicillin_reml", diameter ~ 1 + (1 | plate) + (1 | sample), pen, TRUE),
   list("pastes_reml", strength ~ 1 + (1 | batch) + (1 | sample), pas, TRUE)
 )
@@ -66,7 +75,7 @@ for (i in rownames(cf)) for (j in colnames(cf)) add("orthodont_ml", "corr_fixef"
 
 # What lme4's default optimiser (nloptwrap) reaches on the same models: the fits above use
 # bobyqa with maxfun 1e5, as every reference script.
-for (s in specs[3:5]) {
+for (s in specs[c(3:5, 7)]) {
   m <- lmer(s[[2]], data = s[[3]], REML = s[[4]])
   add(s[[1]], "loglik_default_optimizer", "", "", as.numeric(logLik(m)))
 }
