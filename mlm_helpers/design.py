@@ -416,8 +416,8 @@ def _check_scale(block: Block) -> None:
         if rms > 0 and not (1.0 / BAD_SCALE <= rms <= BAD_SCALE):
             warnings.warn(
                 f"The random-effect column {name!r} of {block.group!r} is on a scale very different from 1 "
-                f"(root mean square {rms:.3g}): the fit is badly conditioned. The fast engine rescales it "
-                f"internally and reports results on your scale; to make the numbers readable, centre and scale "
+                f"(root mean square {rms:.3g}): the fit is badly conditioned. The fast engine (one grouping "
+                f"factor) rescales it internally and reports results on your scale; to make the numbers readable, centre and scale "
                 f"it, e.g. df[{name!r}] = (df[{name!r}] - df[{name!r}].mean()) / df[{name!r}].std().",
                 InputWarning,
                 stacklevel=4,

@@ -52,6 +52,28 @@ def oxboys() -> pd.DataFrame:
     return pd.read_csv(REF / "oxboys.csv", dtype={"Subject": str})
 
 
+def make_chem97_like(seed: int = 97) -> pd.DataFrame:
+    """The simulation stored as tests/reference/chem97_like.csv: mlmRev::Chem97's score ~ gender + (gender | lea).
+
+    131 local education authorities (as Chem97) with 10-59 pupils each, a binary gender, a random
+    intercept and gender effect per authority (variances 0.6 and 0.2, covariance -0.33), residual
+    SD 3.2; scores rounded to 3 decimals.
+    """
+    rng = np.random.default_rng(seed)
+    J = 131
+    sizes = rng.integers(10, 60, size=J)
+    lea = np.repeat(np.arange(1, J + 1), sizes)
+    female = rng.random(len(lea)) < 0.5
+    b = rng.multivariate_normal([0, 0], np.array([[0.6, -0.33], [-0.33, 0.2]]), size=J)
+    score = 5.8 + 0.4 * female + b[lea - 1, 0] + b[lea - 1, 1] * female + rng.normal(0, 3.2, len(lea))
+    return pd.DataFrame({"lea": lea.astype(str), "gender": np.where(female, "F", "M"), "score": np.round(score, 3)})
+
+
+def test_chem97_like_csv_is_the_seeded_simulation():
+    stored = pd.read_csv(REF / "chem97_like.csv", dtype={"lea": str, "gender": str})
+    pd.testing.assert_frame_equal(stored, make_chem97_like(), check_exact=False, atol=1e-9)
+
+
 DEVIANCE_MODELS = {
     "penicillin_dev": ("diameter ~ 1 + (1 | plate) + (1 | sample)", lambda: mh.load_dataset("penicillin")),
     "pastes_dev": ("strength ~ 1 + (1 | batch) + (1 | sample)", lambda: mh.load_dataset("pastes")),
