@@ -131,12 +131,18 @@ def _check_same_data(reduced: MixedResult, full: MixedResult) -> None:
             f"{yr[k]:g} in row {k} of the first fit and {yf[k]:g} in the second (different rows, a different "
             "order, or a changed column). Fit both models to the same DataFrame, then test."
         )
-    ir, i_f = reduced._model.data.index, full._model.data.index
-    if not ir.equals(i_f):
-        raise MLMInputError(
-            f"The two fits have the same outcome values but come from different rows of the data (row labels "
-            f"{list(ir[:3])}... and {list(i_f[:3])}...). Fit both models to the same DataFrame, then test."
-        )
+    # Same outcome values: the predictors both models share must match by value too (row labels may
+    # differ, e.g. after reset_index, without the data differing).
+    xr, xf = reduced._model, full._model
+    for name in [n for n in xr.x_names if n in xf.x_names]:
+        a, b = xr.X[:, xr.x_names.index(name)], xf.X[:, xf.x_names.index(name)]
+        if not np.allclose(a, b, rtol=1e-12, atol=0.0):
+            k = int(np.flatnonzero(~np.isclose(a, b, rtol=1e-12, atol=0.0))[0])
+            raise MLMInputError(
+                f"The two fits have the same outcome values but not the same rows: the predictor {name!r} is "
+                f"{a[k]:g} in row {k} of the first fit and {b[k]:g} in the second. Fit both models to the same "
+                "DataFrame, then test."
+            )
 
 
 def _random_parts(res: MixedResult) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:

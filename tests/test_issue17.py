@@ -298,3 +298,17 @@ def test_n_equals_p_is_an_input_error_not_zero_division():
                       "w": [3.0, 1.0, 0.0, 2.0], "g": ["a", "a", "b", "b"]})
     with pytest.raises(MLMInputError, match="4 columns for 4 rows"):
         mh.fit("y ~ x + z + w + (1 | g)", d)
+
+
+def test_lrt_same_outcome_different_predictor_rows():
+    d = mh.load_dataset("sleepstudy")
+    other = d.assign(Days=d["Days"].to_numpy()[::-1])
+    with pytest.raises(MLMInputError, match="predictor 'Days'"):
+        mh.lrt(_fit("Reaction ~ Days + (1 | Subject)", d), _fit("Reaction ~ Days + (Days | Subject)", other))
+
+
+def test_lrt_accepts_the_same_rows_with_other_row_labels():
+    d = mh.load_dataset("sleepstudy")
+    t = mh.lrt(_fit("Reaction ~ Days + (1 | Subject)", d),
+               _fit("Reaction ~ Days + (Days | Subject)", d.set_index(d.index + 1000)))
+    assert t.df == 2
