@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 __all__ = ["warn_at_caller", "MLMInputError", "FitFailedError", "MLMWarning", "ConvergenceWarning", "FewGroupsWarning", "MissingDataWarning",
-           "SingularFitWarning"]
+           "SingularFitWarning", "InputWarning"]
 
 
 class MLMInputError(ValueError):
@@ -75,3 +75,7 @@ def warn_at_caller(message: str, category: type[Warning]) -> None:
         frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level)
+
+
+class InputWarning(MLMWarning):
+    """The input is usable but probably not what was meant (numbers stored as text, a badly scaled column)."""

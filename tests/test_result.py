@@ -103,6 +103,61 @@ def test_summary_prints_by_significance_with_a_corr_column(sleep_rs):
     assert fixed[:4] == ["Intercept", "251.405", "6.825", "36.838"]  # lme4: 251.405 6.825 36.838
 
 
+def test_summary_sections_in_lme4_order(sleep_rs):
+    """lme4's layout: data line, criterion, scaled residuals, random effects, fixed effects, correlation."""
+    lines = sleep_rs.summary().splitlines()
+    assert lines[2] == "Data: sleepstudy"
+    order = ["REML criterion at convergence", "Scaled residuals:", "Random effects:", "Fixed effects",
+             "Correlation of Fixed Effects:"]
+    pos = [next(i for i, line in enumerate(lines) if line.startswith(o)) for o in order]
+    assert pos == sorted(pos)
+    assert not any(line.split()[:2] == ["AIC", "BIC"] for line in lines)  # REML fit: no ML fit line
+    k = lines.index("Scaled residuals:")
+    assert lines[k + 1].split() == ["Min", "1Q", "Median", "3Q", "Max"]
+    assert [float(v) for v in lines[k + 2].split()] == pytest.approx(
+        np.quantile(sleep_rs.residuals_scaled, [0, 0.25, 0.5, 0.75, 1]), abs=1e-4)
+    k = lines.index("Correlation of Fixed Effects:")
+    corr = sleep_rs.vcov_fixed.iloc[0, 1] / np.sqrt(sleep_rs.vcov_fixed.iloc[0, 0] * sleep_rs.vcov_fixed.iloc[1, 1])
+    assert lines[k + 2].split() == ["Days", f"{corr:.3f}"]  # lme4: -0.138
+
+
+def test_summary_ml_fit_line(sleep_rs):
+    ml = sleep_rs.refit(reml=False)
+    lines = ml.summary().splitlines()
+    k = next(i for i, line in enumerate(lines) if line.split() == ["AIC", "BIC", "logLik", "deviance", "df.resid"])
+    # lme4: AIC 1763.9, BIC 1783.1, logLik -876.0, deviance 1751.9, df.resid 174
+    assert lines[k + 1].split() == ["1763.9", "1783.1", "-876.0", "1751.9", "174"]
+    assert not any(line.startswith("REML criterion") for line in lines)
+
+
+def test_summary_data_line_without_a_name():
+    df = mh.simulate_two_level(30, 10, beta0=0.0, tau00=1.0, sigma2=1.0, seed=3)
+    s = mh.fit("y ~ 1 + (1 | group)", df).summary()
+    assert f"Data: a DataFrame with {len(df)} rows and {df.shape[1]} columns" in s
+
+
+def test_summary_fixed_effects_in_formula_order():
+    hsb = mh.load_dataset("hsb")
+    r = mh.fit("MathAch ~ SES + Sex + SES:Sex + (1 | School)", hsb)
+    assert list(r.fixed.index) == ["Intercept", "SES", "Sex[T.Male]", "SES:Sex[T.Male]"]  # patsy: Sex first
+    lines = r.summary().splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("Fixed effects"))
+    assert [line.split()[0] for line in lines[k + 2 : k + 6]] == list(r.fixed.index)
+    new = pd.DataFrame({"SES": [0.5], "Sex": ["Male"], "School": ["1224"]})
+    fx = r.fixed["estimate"]
+    expected = fx["Intercept"] + 0.5 * fx["SES"] + fx["Sex[T.Male]"] + 0.5 * fx["SES:Sex[T.Male]"]
+    assert r.predict(new, include_random=False)[0] == pytest.approx(expected)
+
+
+@pytest.mark.filterwarnings("ignore::mlm_helpers.FewGroupsWarning")
+def test_summary_tiny_variance_by_significance():
+    r = mh.fit("Yield ~ 1 + (1 | Batch)", mh.load_dataset("dyestuff2"))
+    row = next(line.split() for line in r.summary().splitlines() if line.split()[:1] == ["Batch"])
+    assert row == ["Batch", "Intercept", "0.00", "0.000"]  # lme4: 0.00 0.000
+    fast = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+    assert "0.0000" not in fast.summary()
+
+
 def test_summary_has_no_signed_zero():
     df = mh.simulate_two_level(30, 10, beta0=0.0, tau00=1.0, sigma2=1.0, seed=3)
     df["y"] = df["y"] - df["y"].mean()

@@ -47,9 +47,9 @@ BLUE, VERMILLION, GREEN, ORANGE, GREY = "#0072B2", "#D55E00", "#009E73", "#E69F0
 def _check(result: object) -> MixedResult:
     if not isinstance(result, MixedResult):
         raise MLMInputError(f"Expected a fitted model from mh.fit(...), got {type(result).__name__}.")
-    if len(result._model.blocks) != 1:
+    if len(result.model.blocks) != 1:
         raise MLMInputError("The diagnostics handle models with exactly one grouping factor; "
-                            f"{result.formula!r} has {len(result._model.blocks)}.")
+                            f"{result.formula!r} has {len(result.model.blocks)}.")
     return result
 
 
@@ -84,7 +84,7 @@ def residual_table(result: MixedResult) -> pd.DataFrame:
     (23.5, ['group', 'observed', 'fitted'])
     """
     result = _check(result)
-    model = result._model
+    model = result.model
     block = model.blocks[0]
     fitted = result.predict(include_random=True)
     fixed = result.predict(include_random=False)
@@ -252,7 +252,7 @@ def group_variance(result: MixedResult) -> pd.DataFrame:
     grouped = tab.groupby("group", sort=False)
     out = pd.DataFrame({"n": grouped.size(), "mean_fitted": grouped["fitted"].mean(),
                         "resid_sd": grouped["residual"].std(ddof=1)})
-    out.index.name = result._model.blocks[0].group
+    out.index.name = result.model.blocks[0].group
     return out
 
 
@@ -390,7 +390,7 @@ def influence(result: MixedResult) -> pd.DataFrame:
     ((18, 8), 0.51)
     """
     result = _check(result)
-    model = result._model
+    model = result.model
     block = model.blocks[0]
     ss = sufficient_stats(model)
     J = block.n_levels

@@ -66,7 +66,7 @@ def _check_digits(digits: object, allow_none: bool = True) -> int | None:
 def _random_parameters(result: MixedResult) -> list[tuple[str, str, int, int, float]]:
     """(label, group, row, column, value) of every free variance and covariance, in lme4's order."""
     out = []
-    for b, cov in zip(result._model.blocks, result._raw.covs, strict=True):
+    for b, cov in zip(result.model.blocks, result._raw.covs, strict=True):
         for t in range(len(b.terms)):
             cols = [k for k in range(b.q) if b.term_of_column[k] == t]
             for k in cols:
@@ -197,7 +197,7 @@ def model_table(results: Mapping[str, MixedResult], digits: int | None = 2) -> p
         stats = [(f"log-likelihood ({crit})", res.loglik), ("deviance (ML)", -2 * ml_loglik),
                  ("AIC (ML)", res.aic), ("BIC (ML)", res.bic)]
         groups = res.ngroups if isinstance(res.ngroups, dict) else (
-            {res._model.blocks[0].group: res.ngroups} if res._model.blocks else {})
+            {res.model.blocks[0].group: res.ngroups} if res.model.blocks else {})
         stats += [(f"groups ({g})", n) for g, n in groups.items()]
         stats.append(("observations", res.nobs))
         for name, val in stats:
@@ -256,7 +256,7 @@ def describe_fit(result: MixedResult, *, units: str = "", digits: int = 2) -> st
     digits = int(_check_digits(digits, allow_none=False) or 0)
     u = f" {units}" if units else ""
     d = digits
-    model = result._model
+    model = result.model
     crit = "REML" if result.reml else "ML"
     if isinstance(result.ngroups, dict):
         grp = " and ".join(f"{n} groups ({g})" for g, n in result.ngroups.items())
@@ -324,7 +324,7 @@ def _generating_values(result: MixedResult, truth: Mapping[str, float] | None):
             )
         values = {k: float(truth[k]) for k in values}
     beta = np.array([values[name] for name in result.fixed.index], dtype=float)
-    b = result._model.blocks[0]
+    b = result.model.blocks[0]
     G = np.zeros((b.q, b.q))
     for lab, _, i, j, _ in _random_parameters(result):
         G[i, j] = G[j, i] = values[lab]
@@ -412,7 +412,7 @@ def parametric_bootstrap(
     n_boot = int(_check_digits(n_boot, allow_none=False) or 0)
     if n_boot < 2:
         raise MLMInputError(f"n_boot must be at least 2 (it is the number of replicates), got {n_boot}.")
-    model = result._model
+    model = result.model
     if len(model.blocks) != 1:
         raise MLMInputError(
             "parametric_bootstrap() uses the fast engine, which handles models with exactly one grouping "
@@ -421,10 +421,10 @@ def parametric_bootstrap(
     red_model = None
     if reduced is not None:
         _check_result(reduced, "reduced")
-        red_model = reduced._model
+        red_model = reduced.model
         if len(red_model.blocks) != 1 or red_model.blocks[0].group != model.blocks[0].group:
             raise MLMInputError("reduced must have the same single grouping factor as result.")
-        if reduced.nobs != result.nobs or reduced._model.spec.response != model.spec.response:
+        if reduced.nobs != result.nobs or reduced.model.spec.response != model.spec.response:
             raise MLMInputError("reduced must be fitted to the same rows and outcome as result.")
         if reduced.reml != result.reml:
             raise MLMInputError("reduced and result must both be REML fits or both ML fits.")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import MLMInputError
+from ..errors import ConvergenceWarning, MLMInputError, warn_at_caller
 from .result import MixedResult
 
 __all__ = ["lrt", "LRTResult", "chibar_pvalue"]
@@ -101,7 +101,7 @@ class LRTResult:
 
 
 def _blocks(res: MixedResult) -> dict[str, tuple[list[str], np.ndarray]]:
-    return {b.group: (list(b.names), b.pattern) for b in res._model.blocks}
+    return {b.group: (list(b.names), b.pattern) for b in res.model.blocks}
 
 
 def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
@@ -109,13 +109,79 @@ def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
 
 
+def _check_same_data(reduced: MixedResult, full: MixedResult) -> None:
+    """Both fits must use the same rows and the same outcome, compared by value."""
+    yr, yf = reduced.model.y, full.model.y
+    if len(yr) != len(yf):
+        raise MLMInputError(
+            f"The two fits use different rows ({len(yr)} and {len(yf)} observations), e.g. because of missing "
+            "values in a column only one model uses. Drop those rows first, then refit both."
+        )
+    rr, rf = reduced.model.spec.response, full.model.spec.response
+    if not np.array_equal(yr, yf):
+        if rr != rf:
+            raise MLMInputError(
+                f"The two models have different outcomes ({rr!r} and {rf!r}); a likelihood-ratio test compares "
+                "two models of the same outcome."
+            )
+        k = int(np.flatnonzero(yr != yf)[0])
+        raise MLMInputError(
+            f"The two fits have the same number of rows ({len(yr)}) but not the same data: the outcome {rr!r} is "
+            f"{yr[k]:g} in row {k} of the first fit and {yf[k]:g} in the second (different rows, a different "
+            "order, or a changed column). Fit both models to the same DataFrame, then test."
+        )
+    # Same outcome values: the predictors both models share must match by value too (row labels may
+    # differ, e.g. after reset_index, without the data differing).
+    xr, xf = reduced.model, full.model
+    for name in [n for n in xr.x_names if n in xf.x_names]:
+        a, b = xr.X[:, xr.x_names.index(name)], xf.X[:, xf.x_names.index(name)]
+        if not np.allclose(a, b, rtol=1e-12, atol=0.0):
+            k = int(np.flatnonzero(~np.isclose(a, b, rtol=1e-12, atol=0.0))[0])
+            raise MLMInputError(
+                f"The two fits have the same outcome values but not the same rows: the predictor {name!r} is "
+                f"{a[k]:g} in row {k} of the first fit and {b[k]:g} in the second. Fit both models to the same "
+                "DataFrame, then test."
+            )
+
+
+def _random_parts(res: MixedResult) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+    return {b.group: (list(b.names), b.pattern, b.codes) for b in res.model.blocks}
+
+
+def _contains(big: MixedResult, small: MixedResult) -> bool:
+    """True when ``small`` is a special case of ``big``: its fixed and random effects are all in ``big``."""
+    if not set(small.fixed.index) <= set(big.fixed.index):
+        return False
+    parts_big = _random_parts(big)
+    for g, (names, pattern, codes) in _random_parts(small).items():
+        match = parts_big.get(g)
+        if match is None:  # the same factor written differently (sample vs batch:cask)
+            match = next((v for v in parts_big.values() if _same_partition(codes, v[2])), None)
+        if match is None:
+            return False
+        names_b, pattern_b, _ = match
+        if not set(names) <= set(names_b):
+            return False
+        idx = [names_b.index(n) for n in names]
+        if np.any(pattern & ~pattern_b[np.ix_(idx, idx)]):
+            return False
+    return True
+
+
+def _why_not_nested(a: MixedResult, b: MixedResult) -> str:
+    fa, fb = set(a.fixed.index), set(b.fixed.index)
+    if not (fa <= fb or fb <= fa):
+        return (f"fixed effects {sorted(fb - fa)} are only in the first and {sorted(fa - fb)} only in the second")
+    return "their random parts differ in both directions"
+
+
 def _boundary_weights(reduced: MixedResult, full: MixedResult) -> tuple[dict[int, float] | None, str]:
     """Mixture weights when the full model only adds variance components."""
     red, ful = _blocks(reduced), _blocks(full)
     # A factor may be written differently in the two models (e.g. 'sample' and 'batch:cask' for the
     # same casks): match grouping factors by the partition of the rows they define.
-    full_blocks = {b.group: b for b in full._model.blocks}
-    for b in reduced._model.blocks:
+    full_blocks = {b.group: b for b in full.model.blocks}
+    for b in reduced.model.blocks:
         if b.group in ful:
             continue
         for g, fb in full_blocks.items():
@@ -209,39 +275,51 @@ def lrt(reduced: MixedResult, full: MixedResult) -> LRTResult:
     for name, r in (("reduced", reduced), ("full", full)):
         if not isinstance(r, MixedResult):
             raise MLMInputError(f"{name} must be a result of mh.fit(), got {type(r).__name__}.")
-    if reduced.nobs != full.nobs:
+    _check_same_data(reduced, full)
+    red_in_full, full_in_red = _contains(full, reduced), _contains(reduced, full)
+    if not red_in_full:
+        if full_in_red:
+            raise MLMInputError(
+                f"The models are passed in reverse: the first ({reduced.formula!r}, {reduced.n_params} parameters) "
+                f"contains the second ({full.formula!r}, {full.n_params}). Pass the smaller model first: "
+                "lrt(reduced, full)."
+            )
         raise MLMInputError(
-            f"The two fits use different rows ({reduced.nobs} and {full.nobs} observations), e.g. because "
-            "of missing values in a column only one model uses. Drop those rows first, then refit both."
+            f"The models {reduced.formula!r} and {full.formula!r} are not nested: neither is a special case of the "
+            f"other ({_why_not_nested(full, reduced)}), so a likelihood-ratio test does not apply. Compare them "
+            "with AIC or BIC instead (result.aic, result.bic)."
         )
-    if reduced._model.spec.response != full._model.spec.response:
-        raise MLMInputError("The two models have different outcomes; a likelihood-ratio test needs the same one.")
-    fixed_same = list(reduced.fixed.index) == list(full.fixed.index)
+    fixed_same = list(reduced.fixed.index) == list(full.fixed.index) or \
+        set(reduced.fixed.index) == set(full.fixed.index)
     notes = []
     refitted = False
     if not fixed_same:
-        if not set(reduced.fixed.index) <= set(full.fixed.index):
-            raise MLMInputError(
-                "The fixed effects of the reduced model are not a subset of the full model's, so the models "
-                "are not nested: compare them with AIC/BIC instead (result.aic)."
-            )
         if reduced.reml or full.reml:
-            reduced, full = reduced.refit(reml=False), full.refit(reml=False)
+            reduced, full = reduced.refit(reml=False, warn=False), full.refit(reml=False, warn=False)
             refitted = True
             notes.append("Refitted both models by ML: their fixed effects differ, and REML likelihoods of "
                          "models with different fixed effects are not comparable.")
         criterion = "ML"
     else:
         if reduced.reml != full.reml:
-            reduced, full = reduced.refit(reml=True), full.refit(reml=True)
+            reduced, full = reduced.refit(reml=True, warn=False), full.refit(reml=True, warn=False)
             refitted = True
             notes.append("Refitted both models by REML, as they differ only in their random part.")
         criterion = "REML" if full.reml else "ML"
+    if refitted:
+        failed = [f"the {name} model ({r.formula!r}: {r.convergence_message})"
+                  for name, r in (("reduced", reduced), ("full", full)) if not r.converged]
+        if failed:
+            msg = (f"The {criterion} refit of {' and of '.join(failed)} did not converge, so the statistic may be "
+                   "wrong; check result.refit(reml=...).optsummary before trusting the p-value.")
+            notes.append(msg)
+            warn_at_caller(msg, ConvergenceWarning)
     df = full.n_params - reduced.n_params
     if df <= 0:
         raise MLMInputError(
-            f"The 'full' model has {full.n_params} parameters and the 'reduced' one {reduced.n_params}: "
-            "pass the smaller model first, lrt(reduced, full)."
+            f"The 'full' model has {full.n_params} parameters and the 'reduced' one {reduced.n_params}, yet the "
+            "reduced model is a special case of the full one: the two models are the same model, and there is "
+            "nothing to test."
         )
     stat = 2.0 * (full.loglik - reduced.loglik)
     if stat < 0:

@@ -32,18 +32,23 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
         For example ``"MathAch ~ SES + (1 + SES | School)"``. Random terms:
         ``(1 | g)``, ``(1 + x | g)`` = ``(x | g)``, ``(0 + x | g)``,
         ``(x || g)`` (uncorrelated), crossed ``(1 | a) + (1 | b)``, nested
-        ``(1 | a/b)``. A formula without random terms fits an ordinary linear
-        model by ML/REML (useful as the reduced model of a likelihood-ratio test).
+        ``(1 | a/b)``. ``I(age^2)`` is a power, as in R. A formula without random
+        terms fits an ordinary linear model by ML/REML (useful as the reduced model
+        of a likelihood-ratio test).
     data : pandas.DataFrame
         One row per observation. Rows with missing values in the model's
         columns are dropped with a warning.
     reml : bool
         REML (default, as lme4) or maximum likelihood.
-    engine : {"auto", "fast", "statsmodels"}
+    engine : {"auto", "fast", "statsmodels", "intercepts", "general"}
         ``"fast"``: the exact profiled-deviance engine for models with one
         grouping factor (milliseconds). ``"statsmodels"``: MixedLM with several
-        optimisers, keeping the best likelihood, for every supported model.
-        ``"auto"``: ``fast`` where it applies.
+        optimisers, keeping the best likelihood, for every supported model; its
+        optimum is checked with lme4's profiled deviance and re-optimised when
+        statsmodels stopped short. ``"intercepts"``: exact and fast for crossed or
+        nested random intercepts (simulation loops). ``"general"``: lme4's profiled
+        deviance for any model (exact, slower). ``"auto"``: ``fast`` where it
+        applies, otherwise ``statsmodels``.
 
     Returns
     -------
@@ -53,8 +58,13 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
     -----
     ConvergenceWarning
         When statsmodels' default optimiser stopped at a worse likelihood than
-        another optimiser (the better fit is reported), or an optimiser did
-        not converge.
+        another optimiser (the better fit is reported), when lme4's profiled
+        deviance, re-optimised from statsmodels' estimates, finds a higher
+        likelihood (the re-optimised fit is reported, and the warning says by
+        how much), or an optimiser did not converge.
+    InputWarning
+        A random-effect column far from scale 1 (the fast engine rescales it
+        internally), or whole numbers stored as text dummy-coded as a factor.
     SingularFitWarning
         When a variance is estimated as 0 (or a correlation as +-1).
     FewGroupsWarning, MissingDataWarning

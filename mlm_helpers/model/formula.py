@@ -9,10 +9,29 @@ Supported random terms
 * ``(1 | g)``            random intercept per level of ``g``
 * ``(1 + x | g)``, ``(x | g)``  correlated random intercept and slope
 * ``(0 + x | g)``        random slope only
-* ``(1 + x || g)``       intercept and slope, uncorrelated
+* ``(1 + x || g)``       intercept and slope, uncorrelated (as lme4: one term per
+  formula term; a factor's indicator columns stay one correlated block)
 * ``(1 | a) + (1 | b)``  crossed factors
 * ``(1 | a/b)``          nested: the same as ``(1 | a) + (1 | a:b)``
 * ``(1 | a:b)``          one factor made of the combinations of ``a`` and ``b``
+
+Where the result differs from lme4 on purpose
+
+* Column names are patsy's: ``Sex[T.Male]`` for lme4's ``SexMale``, ``I(age ** 2)`` for
+  ``I(age^2)``. The numbers are the same: text columns take their first level in sorted order
+  as the reference in both (a pandas ``Categorical`` keeps its own order, as an R factor).
+* ``(f || g)`` with a factor ``f`` is what lme4 does (``(1 | g) + (0 + f | g)``: the intercept
+  alone, then one correlated block with an indicator for every level), not afex's
+  ``expand_re``, which splits the factor's contrasts into independent variances.
+* ``y ~ 0 + (1 | g)`` (no fixed effects at all) and a random effect written twice for one
+  grouping factor are refused; lme4 fits both, rarely on purpose.
+* Text columns that hold numbers, dates or one value per row are refused (whole numbers stored
+  as text with many levels only warn); R would dummy-code them silently.
+
+R syntax means what it means in R: ``I(age^2)`` is a power (``^`` inside ``I()`` becomes
+Python's ``**``, whatever the column's type; outside ``I()`` it is the interaction power
+``(a + b)^2``, as in R). A trailing operator (``y ~ x +``), a random term without its bar
+(``(1 g)``) or any other unreadable piece is an :class:`MLMInputError` with a caret under it.
 
 Examples
 --------
@@ -82,6 +101,99 @@ class FormulaSpec:
 def _pointer(formula: str, start: int, end: int, message: str) -> MLMInputError:
     caret = " " * start + "^" * max(1, end - start)
     return MLMInputError(f"{message}\n  {formula}\n  {caret}")
+
+
+def _r_power(text: str) -> str:
+    """Turn R's power ``^`` inside ``I(...)`` into Python's ``**`` (patsy would read it as XOR).
+
+    Examples
+    --------
+    >>> _r_power("age + I(age^2) + I((x - 1)^3)")
+    'age + I(age**2) + I((x - 1)**3)'
+    """
+    out = []
+    k = 0
+    for m in re.finditer(r"(?<![A-Za-z0-9_.])I\(", text):
+        if m.start() < k:
+            continue
+        depth = 0
+        end = len(text)
+        for j in range(m.end() - 1, len(text)):
+            depth += text[j] == "("
+            depth -= text[j] == ")"
+            if depth == 0:
+                end = j + 1
+                break
+        out.append(text[k : m.start()])
+        out.append(text[m.start() : end].replace("^", "**"))
+        k = end
+    out.append(text[k:])
+    return "".join(out)
+
+
+_BARLESS = re.compile(r"^\s*([^\s|]+(?:\s*[+]\s*[^\s|]+)*)\s+([A-Za-z_][A-Za-z0-9_.:/]*)\s*$")
+
+
+def _enclosing_parens(formula: str) -> list[tuple[int, int]]:
+    """Spans of the top-level parenthesised groups of the formula (unbalanced ones ignored)."""
+    spans, depth, start = [], 0, -1
+    for k, ch in enumerate(formula):
+        if ch == "(":
+            start = k if depth == 0 else start
+            depth += 1
+        elif ch == ")" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, k + 1))
+    return spans
+
+
+def _check_syntax(formula: str, masked: str, where: str) -> None:
+    """Let patsy parse ``masked`` (same length as ``formula``) and compile every term's code.
+
+    Any problem becomes an :class:`MLMInputError` with a caret under the offending piece.
+    """
+    import patsy
+    from patsy.desc import ModelDesc
+
+    try:
+        desc = ModelDesc.from_formula(masked)
+    except patsy.PatsyError as exc:
+        start, end = (exc.origin.start, exc.origin.end) if exc.origin is not None else (0, len(formula))
+        msg = exc.message
+        if "expression ended" in msg:
+            raise _pointer(formula, start, end,
+                           f"{where.capitalize()} ends with an operator: remove the trailing "
+                           f"{formula[start:end].strip() or 'operator'!r} or add the term that should follow it:") from None
+        if "expected a noun" in msg:
+            msg += " (an operator is missing the term after it)"
+        raise _pointer(formula, start, end, f"Cannot read {where}: {msg}.") from None
+    for term in list(desc.lhs_termlist) + list(desc.rhs_termlist):
+        for factor in term.factors:
+            code = getattr(factor, "code", None)
+            if code is None:
+                continue
+            try:
+                compile(_r_power(code), "<formula>", "eval")
+            except SyntaxError as exc:
+                origin = getattr(factor, "origin", None)
+                start, end = (origin.start, origin.end) if origin is not None else (0, len(formula))
+                for a, b in _enclosing_parens(formula):  # the whole parenthesised term, e.g. (1 + x g)
+                    if a <= start and end <= b and b - a > end - start:
+                        start, end = a, b
+                        break
+                piece = formula[start:end]
+                inner = piece[1:-1] if piece.startswith("(") and piece.endswith(")") else piece
+                bar = _BARLESS.match(inner)
+                if bar:
+                    raise _pointer(
+                        formula, start, end,
+                        f"{piece!r} looks like a random term without its bar: write "
+                        f"({bar.group(1)} | {bar.group(2)}).",
+                    ) from None
+                raise _pointer(formula, start, end,
+                               f"Cannot read {piece!r} in {where} ({exc.msg}); check the operators "
+                               "and parentheses (R's x^2 is written I(x^2)):") from None
 
 
 def _split_top_level_parens(formula: str, rhs_start: int) -> tuple[list[tuple[int, int]], int]:
@@ -167,6 +279,13 @@ def parse_formula(formula: str) -> FormulaSpec:
     if not response:
         raise _pointer(formula, 0, tilde + 1, "The formula has no outcome before '~'; write e.g. 'y ~ x + (1 | g)'.")
     spans, _ = _split_top_level_parens(formula, tilde + 1)
+    # Check the syntax of everything outside the random terms (each random term is masked by a
+    # placeholder name of the same length, so that positions stay those of the formula).
+    masked = list(formula)
+    for start, end in spans:
+        if "|" in formula[start + 1 : end - 1]:
+            masked[start:end] = "_" * (end - start)
+    _check_syntax(formula, "".join(masked), "the formula")
     random: list[RandomTerm] = []
     keep = []
     last = tilde + 1
@@ -184,7 +303,13 @@ def parse_formula(formula: str) -> FormulaSpec:
             correlated = True
         if "|" in rhs:
             raise _pointer(formula, start, end, "A random term has one bar: (effects | group). This one has more:")
+        lhs_offset = start + 1 + (len(lhs) - len(lhs.lstrip()))
         lhs = lhs.strip()
+        if lhs:
+            padded = "_" * tilde + "~" + " " * (lhs_offset - tilde - 1) + lhs
+            _check_syntax(formula, padded + " " * (len(formula) - len(padded)),
+                          f"the random term {formula[start:end]}")
+            lhs = _r_power(lhs)
         if not lhs:
             raise _pointer(
                 formula, start, end,
@@ -208,6 +333,8 @@ def parse_formula(formula: str) -> FormulaSpec:
     fixed_rhs = re.sub(r"^\s*\+\s*|\s*\+\s*$", "", fixed_rhs.strip()).strip()
     if not fixed_rhs:
         fixed_rhs = "1"
+    fixed_rhs = _r_power(fixed_rhs)
+    response = _r_power(response)
     return FormulaSpec(formula=formula, response=response, fixed_rhs=fixed_rhs, random=random)
 
 

@@ -43,7 +43,7 @@ class ICCResult:
 def _check_ri(result: MixedResult) -> None:
     if not isinstance(result, MixedResult):
         raise MLMInputError(f"icc() needs a result of mh.fit(), got {type(result).__name__}.")
-    blocks = result._model.blocks
+    blocks = result.model.blocks
     if len(blocks) != 1 or blocks[0].names != ["Intercept"]:
         raise MLMInputError(
             "icc() needs a random-intercept model with one grouping factor, such as "
@@ -88,7 +88,7 @@ def icc(result: MixedResult, level: float = 0.95, method: str = "profile", n_boo
     _check_ri(result)
     if not 0 < level < 1:
         raise MLMInputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}.")
-    model = result._model
+    model = result.model
     ss = sufficient_stats(model)
     reml = result.reml
     est = float(result.icc)

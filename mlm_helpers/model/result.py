@@ -33,6 +33,30 @@ __all__ = ["MixedResult", "RawFit", "NotDefined"]
 SINGULAR_TOL = TOLERANCES["singular_tol"]
 
 
+def _abbreviate(names: list[str], minlength: int = 6) -> list[str]:
+    """Short column labels in the spirit of R's ``abbreviate``: drop lower-case vowels, then letters, from the right.
+
+    Examples
+    --------
+    >>> _abbreviate(["Intercept", "age", "Sex[T.Male]", "age:Sex[T.Male]"])
+    ['Intrcp', 'age', 'S[T.M]', 'a:S[T.']
+    """
+    out = []
+    for name in names:
+        chars = list(name)
+        for pool in ("aeiou", "abcdefghijklmnopqrstuvwxyz"):
+            k = len(chars) - 1
+            while len(chars) > minlength and k > 0:
+                if chars[k] in pool:
+                    del chars[k]
+                k -= 1
+        short = "".join(chars)[:minlength]
+        while short in out:  # keep labels distinct
+            short = short[:-1] + str(len(out))
+        out.append(short)
+    return out
+
+
 class NotDefined(str):
     """A string that explains why a quantity (such as a single ICC) is not defined.
 
@@ -219,8 +243,14 @@ class MixedResult:
 
     @cached_property
     def is_singular(self) -> bool:
+        from .frame import BAD_SCALE
+
         for b, cov in zip(self._model.blocks, self._raw.covs, strict=True):
-            diag = np.diag(relative_factor(cov, self.sigma2, b.pattern))
+            # One rule on every engine: lme4's isSingular on the relative covariance factor, taken on
+            # the scale the fast engine optimises on (columns far from scale 1 rescaled, as it does).
+            rms = np.sqrt(np.mean(b.Z**2, axis=0))
+            s = np.where((rms > 0) & ((rms > BAD_SCALE) | (rms < 1 / BAD_SCALE)), rms, 1.0)
+            diag = np.diag(relative_factor(cov * np.outer(s, s), self.sigma2, b.pattern))
             if np.any(diag < SINGULAR_TOL):
                 return True
         return False
@@ -526,8 +556,14 @@ class MixedResult:
         return pred
 
     # ------------------------------------------------------------------ display
-    def summary(self, digits: int = 4) -> str:
-        """A printable summary in the spirit of lme4's ``print(summary(fit))``.
+    def summary(self, digits: int = 4, correlation: bool | None = None) -> str:
+        """A printable summary laid out as lme4's ``print(summary(fit))``.
+
+        In lme4's order: the fit, the formula and a data line; the AIC, BIC, logLik, deviance and
+        df.resid line for ML fits (the REML criterion for REML fits); the scaled residuals; the
+        random effects (Groups, Name, Variance, Std.Dev., Corr); the fixed effects in the
+        formula's order; the correlation of the fixed effects (hidden, as lme4 does, when there
+        are more than 12 of them, unless ``correlation=True``).
 
         Numbers are shown by significance, as lme4 prints them (see ``CONTRIBUTING.md``,
         "Numbers"): each column of the random-effects table gets the decimals its smallest entry
@@ -538,6 +574,8 @@ class MixedResult:
         ----------
         digits : int
             Significant digits (lme4's summary uses 4).
+        correlation : bool, optional
+            Show the correlation of the fixed effects: by default when there are 2 to 12 of them.
 
         Examples
         --------
@@ -555,6 +593,9 @@ class MixedResult:
         crit = "REML" if self.reml else "ML"
         lines = [f"Linear mixed model fit by {crit} (mlm_helpers, engine: {self.engine})",
                  f"Formula: {self.formula}"]
+        name = self._data.attrs.get("name") if isinstance(self._data, pd.DataFrame) else None
+        lines.append(f"Data: {name}" if name else
+                     f"Data: a DataFrame with {len(self._data)} rows and {self._data.shape[1]} columns")
         if isinstance(self.ngroups, dict):
             grp = ", ".join(f"{k}: {v}" for k, v in self.ngroups.items())
         elif self._model.blocks:
@@ -564,14 +605,31 @@ class MixedResult:
         lines.append(f"Observations: {self.nobs}; groups: {grp}")
         if self.n_dropped:
             lines.append(f"({self.n_dropped} rows with missing values were dropped)")
-        lines.append(f"{crit} criterion at convergence: {-2 * self.loglik:.1f}   "
-                     f"({crit} log-likelihood {self.loglik:.2f})")
+        if self.reml:
+            lines.append(f"REML criterion at convergence: {-2 * self.loglik:.1f}   "
+                         f"(REML log-likelihood {self.loglik:.2f})")
+        else:
+            lines.append("")
+            lines.extend(self._fit_line(digits))
+        lines.append("")
+        lines.append("Scaled residuals:")
+        lines.extend(self._scaled_residuals(digits))
         lines.append("")
         lines.append("Random effects:")
         lines.extend(self._random_effects_table(digits))
         lines.append("")
         lines.append("Fixed effects (Wald z, normal reference):")
         lines.extend(self._fixed_effects_table(digits))
+        p = len(self._model.x_names)
+        show = (1 < p <= 12) if correlation is None else (bool(correlation) and p > 1)
+        if show:
+            lines.append("")
+            lines.append("Correlation of Fixed Effects:")
+            lines.extend(self._fixed_correlation_table())
+        elif correlation is None and p > 12:
+            lines.append("")
+            lines.append(f"Correlation matrix not shown by default, as p = {p} > 12. Use "
+                         "summary(correlation=True) or result.vcov_fixed if you need it.")
         notes = []
         if self.is_singular:
             notes.append("Boundary (singular) fit: a variance is 0 or a correlation is +-1 (see chapter 05).")
@@ -582,6 +640,45 @@ class MixedResult:
             lines.append("")
             lines.extend("Note: " + n for n in notes)
         return "\n".join(lines)
+
+    def _fit_line(self, digits: int) -> list[str]:
+        """lme4's line for ML fits: AIC, BIC, logLik, deviance to one decimal, df.resid."""
+        vals = [unsigned_zero(f"{v:.1f}") for v in (self.aic_reml, self.bic_reml, self.loglik, -2 * self.loglik)]
+        vals.append(str(self.nobs - self.n_params))
+        heads = ["AIC", "BIC", "logLik", "deviance", "df.resid"]
+        w = [max(len(h), len(v)) + 1 for h, v in zip(heads, vals, strict=True)]
+        w = [max(wk, 9) for wk in w]
+        return ["".join(f"{h:>{wk}}" for h, wk in zip(heads, w, strict=True)),
+                "".join(f"{v:>{wk}}" for v, wk in zip(vals, w, strict=True))]
+
+    @property
+    def residuals_scaled(self) -> np.ndarray:
+        """Conditional residuals divided by sigma (lme4's ``residuals(fit, scaled = TRUE)``)."""
+        return (self._model.y - self.predict()) / np.sqrt(self.sigma2)
+
+    def _scaled_residuals(self, digits: int) -> list[str]:
+        q = np.quantile(self.residuals_scaled, [0, 0.25, 0.5, 0.75, 1.0])
+        mx = float(np.max(np.abs(q)))  # R's zapsmall(q, digits + 1), as lme4 prints them
+        q = np.round(q, max(0, digits + 1 - int(np.ceil(np.log10(mx)))) if mx > 0 else digits + 1)
+        vals = [unsigned_zero(v) for v in format_column(q, digits)]
+        heads = ["Min", "1Q", "Median", "3Q", "Max"]
+        w = max(8, *(len(v) + 1 for v in vals))
+        return ["".join(f"{h:>{w}}" for h in heads), "".join(f"{v:>{w}}" for v in vals)]
+
+    def _fixed_correlation_table(self) -> list[str]:
+        """Lower triangle of the correlation of the fixed-effect estimates, abbreviated column names."""
+        V = np.asarray(self._raw.vcov_beta, dtype=float)
+        sd = np.sqrt(np.diag(V))
+        C = V / np.outer(sd, sd)
+        names = list(self._model.x_names)
+        short = _abbreviate(names)
+        wn = max(len(n) for n in names) + 1
+        wc = max(7, *(len(a) + 1 for a in short[:-1]))
+        out = [" " * wn + "".join(f"{a:<{wc}}" for a in short[:-1]).rstrip()]
+        for i in range(1, len(names)):
+            cells = "".join(f"{unsigned_zero(f'{C[i, j]:.3f}'):>6}" + " " * (wc - 6) for j in range(i))
+            out.append(f"{names[i]:<{wn}}{cells}".rstrip())
+        return out
 
     def _random_effects_table(self, digits: int) -> list[str]:
         """lme4's layout: Groups, Name, Variance, Std.Dev., then correlations in a Corr column."""

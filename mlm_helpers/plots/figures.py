@@ -71,7 +71,7 @@ def _new_ax(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes
 def _check_result(result: object, what: str) -> MixedResult:
     if not isinstance(result, MixedResult):
         raise MLMInputError(f"{what} needs the result of mh.fit(...), got {type(result).__name__}.")
-    blocks = result._model.blocks
+    blocks = result.model.blocks
     if len(blocks) != 1:
         raise MLMInputError(
             f"{what} handles models with one grouping factor; {result.formula!r} has {len(blocks)}. "
@@ -185,7 +185,7 @@ def ranef_intervals(result: MixedResult, term: str = "Intercept", level: float =
     cond_sd = np.sqrt(np.clip(conditional_covariances(result)[:, k, k], 0.0, None))
     est = result.ranef[term].to_numpy()
     z = float(stats.norm.ppf(0.5 + lev / 2))
-    block = result._model.blocks[0]
+    block = result.model.blocks[0]
     n = np.bincount(block.codes, minlength=block.n_levels)
     return pd.DataFrame(
         {"estimate": est, "cond_sd": cond_sd, "lower": est - z * cond_sd, "upper": est + z * cond_sd, "n": n},
@@ -245,7 +245,7 @@ def caterpillar_plot(
     """
     res = _check_result(result, "caterpillar_plot()")
     tab = ranef_intervals(res, term, level).sort_values("estimate", kind="stable")
-    label = (group_label or res._model.blocks[0].group).lower()
+    label = (group_label or res.model.blocks[0].group).lower()
     ref = 0.0
     if add_fixed:
         if term not in res.fixed.index:

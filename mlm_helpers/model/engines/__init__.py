@@ -15,7 +15,7 @@ Examples
 --------
 >>> from mlm_helpers.model.engines import ENGINES, get
 >>> ENGINES
-('auto', 'fast', 'statsmodels', 'intercepts')
+('auto', 'fast', 'statsmodels', 'intercepts', 'general')
 >>> get("fast").name
 'fast'
 """
@@ -129,11 +129,19 @@ def _intercepts_unsupported(model: ModelFrame) -> str | None:
     return None
 
 
+def _general_unsupported(model: ModelFrame) -> str | None:
+    if not model.blocks:
+        return "engine='general' needs at least one random term such as (1 | g)."
+    return None
+
+
 # Not chosen by "auto" (which prefers statsmodels for several factors, the library the course teaches):
-# requested by name, in simulation loops over crossed and three-level designs.
-_AUTO_SKIP = {"intercepts"}
+# requested by name ("intercepts" in simulation loops over crossed and three-level designs).
+_AUTO_SKIP = {"intercepts", "general"}
 register(Engine("intercepts", "intercepts", _intercepts_unsupported,
                 "lme4's profiled deviance for crossed or nested random intercepts (dense, small designs)"))
+register(Engine("general", "general", _general_unsupported,
+                "lme4's profiled deviance for any model (sparse Z); exact, not yet fast for large designs"))
 
 #: The engine names ``mh.fit`` accepts.
 ENGINES: tuple[str, ...] = ("auto", *_REGISTRY)

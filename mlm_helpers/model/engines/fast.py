@@ -190,6 +190,42 @@ def _engine_fit(ff: FastFit, ss: SuffStats, n_factors: int) -> EngineFit:
                      theta=ff.theta, optsummary=ff.optsummary, state=ss)
 
 
+def _fit_fast_rescaled(ss: SuffStats, *, reml: bool) -> FastFit:
+    """The fast engine, with random-effect columns on a very different scale from 1 rescaled internally.
+
+    With ``Z' = Z S^-1`` (S diagonal, each column's root mean square) the model is the same with
+    ``Lambda = S^-1 Lambda'``: the optimiser works where theta is of order 1, and the estimates
+    are reported on the user's scale. Columns already within [1e-3, 1e3] are left alone, so the
+    numbers of ordinary fits do not change.
+    """
+    import dataclasses
+
+    from ..frame import BAD_SCALE
+
+    if ss.q == 0:
+        return fit_fast(ss, reml=reml)
+    ztz_diag = np.einsum("jkk->k", ss.ZtZ)
+    rms = np.sqrt(ztz_diag / ss.n)
+    bad = (rms > 0) & ((rms > BAD_SCALE) | (rms < 1.0 / BAD_SCALE))
+    if not bad.any():
+        return fit_fast(ss, reml=reml)
+    scale = np.where(bad, rms, 1.0)
+    inv = 1.0 / scale
+    scaled = dataclasses.replace(ss, ZtZ=ss.ZtZ * inv[None, :, None] * inv[None, None, :],
+                                 ZtX=ss.ZtX * inv[None, :, None], Zty=ss.Zty * inv[None, :])
+    ff = fit_fast(scaled, reml=reml)
+    lam = inv[:, None] * ff.lam
+    rows, cols = np.nonzero(np.tril(ss.pattern))
+    order = np.lexsort((rows, cols))  # column by column, as theta
+    theta = lam[rows[order], cols[order]]
+    if ff.optsummary is not None:
+        ff.optsummary.restarts.append(
+            "random-effect columns rescaled internally by " + ", ".join(f"{s:.3g}" for s in scale)
+            + " (results on the original scale)")
+        ff.optsummary.theta = theta.copy()
+    return dataclasses.replace(ff, theta=theta, lam=lam, ranef=ff.ranef * inv[None, :])
+
+
 def fit_model(model: ModelFrame, reml: bool) -> EngineFit:
     """The engine contract: fit a checked model with at most one grouping factor.
 
@@ -201,13 +237,13 @@ def fit_model(model: ModelFrame, reml: bool) -> EngineFit:
     True
     """
     ss = sufficient_stats(model)
-    return _engine_fit(fit_fast(ss, reml=bool(reml)), ss, len(model.blocks))
+    return _engine_fit(_fit_fast_rescaled(ss, reml=bool(reml)), ss, len(model.blocks))
 
 
 def refit_model(model: ModelFrame, state: SuffStats, y: np.ndarray, reml: bool) -> EngineFit:
     """Refit to a new response ``y`` (rows as in ``model``), reusing the design's statistics."""
     ss = state.with_response(*response_parts(model, y))
-    return _engine_fit(fit_fast(ss, reml=bool(reml)), ss, len(model.blocks))
+    return _engine_fit(_fit_fast_rescaled(ss, reml=bool(reml)), ss, len(model.blocks))
 
 
 def fit_fast_many(ss: SuffStats, reml: bool = True) -> dict[str, np.ndarray]:
