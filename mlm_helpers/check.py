@@ -44,9 +44,29 @@ FIX_INSTALL = "pip install -r requirements.txt && pip install -e .   (or: make l
 
 @dataclass
 class Report:
-    """The checks that ran: (name, ok, detail, fix) each."""
+    """The checks that ran: (name, ok, detail, fix) each.
+
+    Examples
+    --------
+    >>> r = Report()
+    >>> r.add("Python", True, "3.11.9")
+    >>> r
+    <mlm_helpers setup check: 1 check, all good>
+    """
 
     items: list[tuple[str, bool, str, str]] = field(default_factory=list)
+    printed: bool = field(default=False, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        failed = [name for name, ok, _, _ in self.items if not ok]
+        state = "all good" if not failed else "failed: " + ", ".join(failed)
+        n = len(self.items)
+        return f"<mlm_helpers setup check: {n} check{'s' if n != 1 else ''}, {state}>"
+
+    def _ipython_display_(self) -> None:
+        """As a cell's last value: nothing more when :func:`run` has printed the report already."""
+        if not self.printed:
+            print(self.text())
 
     @property
     def ok(self) -> bool:
@@ -144,18 +164,16 @@ def _check_fit(report: Report) -> None:
 
 
 def _check_plot(report: Report) -> None:
+    """Draw a PNG with matplotlib's Agg canvas directly, leaving the session's backend alone."""
     try:
-        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
-        if "inline" not in matplotlib.get_backend().lower():
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots()
-        ax.plot([0, 1], [0, 1])
+        fig = Figure()
+        FigureCanvasAgg(fig)
+        fig.subplots().plot([0, 1], [0, 1])
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
-        plt.close(fig)
         report.add("plots", buf.tell() > 0, "matplotlib draws a PNG")
     except Exception as exc:
         report.add("plots", False, f"matplotlib failed: {exc}", "pip install --force-reinstall matplotlib")
@@ -174,7 +192,8 @@ def run(show_widget: bool = True, stream: TextIO | None | str = "stdout") -> Rep
     Returns
     -------
     Report
-        ``report.ok`` is True when everything passed.
+        ``report.ok`` is True when everything passed. As the last line of a notebook cell it
+        adds nothing under the printed report (its short ``repr`` is for the plain console).
 
     Examples
     --------
@@ -190,6 +209,7 @@ def run(show_widget: bool = True, stream: TextIO | None | str = "stdout") -> Rep
     _check_fit(report)
     if stream is not None:
         print(report.text(), file=sys.stdout if stream == "stdout" else stream)
+        report.printed = True
     if show_widget:
         try:
             from IPython import get_ipython
