@@ -44,8 +44,9 @@ test: $(STAMP)
 
 # Students' route: the student copies (solutions folded until clicked, glued numbers filled in).
 # The chapters themselves open with `make lab-chapters` (authors).
+# LAB_ARGS passes options to JupyterLab (the browser test: --no-browser --ServerApp.port=...).
 lab: $(RUN_STAMP) student
-	$(BIN)/jupyter lab _build/student
+	$(BIN)/jupyter lab $(LAB_ARGS) _build/student
 
 lab-chapters: $(RUN_STAMP)
 	$(BIN)/jupyter lab chapters

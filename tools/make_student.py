@@ -215,10 +215,10 @@ def resolve_markup(text: str, glue: dict[str, str], figures: dict[str, int], bib
 
 
 EXPLORER_NOTE = (
-    ":::{note}\\n"
-    "The book shows a precomputed copy of these sliders here. In JupyterLab, use the live sliders\\n"
-    "of the code cell above (run it if you do not see them).\\n"
-    ":::\\n"
+    ":::{note}\n"
+    "The book shows a precomputed copy of these sliders here. In JupyterLab, use the live sliders\n"
+    "of the code cell above (run it if you do not see them).\n"
+    ":::\n"
 )
 
 
