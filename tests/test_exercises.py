@@ -481,3 +481,22 @@ def test_list_exercises() -> None:
     assert list(table.columns) == ["exercise", "part", "chapter", "question", "tolerance"]
     assert len(table) == len(exercises.REGISTRY)
     assert set(exercises.list_exercises("05")["chapter"]) == {"05"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_every_exercises_section_shows_the_check_answer_call(path: Path) -> None:
+    """Students meet the checker where they work: the chapter's exercises section shows the call."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    section = next("".join(c["source"]) for c in nb["cells"]
+                   if c["cell_type"] == "markdown" and "## Exercises" in "".join(c["source"]))
+    flat = " ".join(section.split())
+    calls = re.findall(r'mh\.check_answer\("([^"]+)", your_answer(?:, part="([^"]+)")?\)', flat)
+    assert calls, f"{path.name}: no mh.check_answer call in the exercises section"
+    label, part = calls[0]
+    chapter = path.name[:2]
+    if all(lab in exercises.SKIPPED for lab in exercises._chapter_labels(chapter)):
+        assert "not this chapter's" in flat  # the call shown is another chapter's, and it says so
+    else:
+        assert label.startswith(f"ex-{chapter}-"), label
+        exercises._lookup(label, part or None)  # the call names a real exercise and part
+        assert f"mh.list_exercises({int(chapter)})" in flat
