@@ -36,6 +36,7 @@ REQUIRED: dict[str, tuple[str, str]] = {
     "ipywidgets": ("ipywidgets", "8.0"),
     "jupyterlab": ("jupyterlab", "4.0"),
     "jupyterlab_widgets": ("jupyterlab_widgets", "3.0"),
+    "jupyterlab_myst": ("jupyterlab_myst", "2.0"),
     "ipykernel": ("ipykernel", "6.0"),
 }
 PYTHON_MIN = (3, 11)
@@ -148,6 +149,16 @@ def _check_widgets_frontend(report: Report) -> None:
                "pip install jupyterlab_widgets (it comes with ipywidgets 8), then restart JupyterLab")
 
 
+def _check_myst_frontend(report: Report) -> None:
+    """JupyterLab renders the chapters' MyST (exercises, folded solutions) only with jupyterlab-myst."""
+    prefix = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-myst"
+    ok = prefix.exists()
+    report.add("MyST in JupyterLab", ok,
+               "the jupyterlab-myst extension is installed (exercises and folded solutions render)" if ok
+               else f"not found at {prefix}: the chapters would show raw markup and open solutions",
+               "pip install -r requirements.txt (it pins jupyterlab-myst), then restart JupyterLab")
+
+
 def _check_fit(report: Report) -> None:
     try:
         import mlm_helpers as mh
@@ -205,6 +216,7 @@ def run(show_widget: bool = True, stream: TextIO | None | str = "stdout") -> Rep
     _check_python(report)
     _check_packages(report)
     _check_widgets_frontend(report)
+    _check_myst_frontend(report)
     _check_plot(report)
     _check_fit(report)
     if stream is not None:

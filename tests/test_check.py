@@ -96,3 +96,10 @@ def test_report_as_last_line_of_a_cell_shows_only_the_report():
 def test_report_repr_is_one_line():
     report = check.run(show_widget=False, stream=None)
     assert repr(report).startswith("<mlm_helpers setup check:") and "\n" not in repr(report)
+
+
+def test_missing_myst_extension(monkeypatch, tmp_path):
+    monkeypatch.setattr(check.sys, "prefix", str(tmp_path))
+    report = check.run(show_widget=False, stream=None)
+    item = [i for i in report.items if i[0] == "MyST in JupyterLab"][0]
+    assert not item[1] and "raw markup" in item[2] and "jupyterlab-myst" in item[3]
