@@ -62,7 +62,7 @@ def _first_solution_phrase(notebook: Path) -> str:
 @pytest.fixture(scope="module")
 def lab_server():
     port, token = _free_port(), "mlm-course-test"
-    args = f"--no-browser --ServerApp.port={port} --ServerApp.ip=127.0.0.1 --ServerApp.token={token}"
+    args = f"--no-browser --ServerApp.port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args += " --allow-root"
     (ROOT / "_build").mkdir(exist_ok=True)
