@@ -53,8 +53,9 @@ def _first_solution_phrase(notebook: Path) -> str:
     nb = json.loads(notebook.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         text = "".join(cell["source"])
-        if cell["cell_type"] == "markdown" and text.startswith(":::{solution}"):
-            body = [ln for ln in text.splitlines()[1:] if ln.strip() and not ln.startswith(":")]
+        if cell["cell_type"] == "markdown" and ":::{solution}" in text:
+            block = text[text.index(":::{solution}"):].splitlines()[1:]
+            body = [ln for ln in block if ln.strip() and not ln.startswith(":")]
             return re.split(r"[:;.]\s", body[0])[0].strip()
     raise AssertionError(f"no solution in {notebook}")
 
@@ -130,7 +131,7 @@ def test_student_copy_reads_as_in_the_book_with_solutions_folded(lab_server) -> 
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{base}/lab/tree/{CHAPTER}?token={token}")
+            page.goto(f"{base}/lab/tree/{CHAPTER}?reset&token={token}")  # reset: no restored workspace
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
             # wait until jupyterlab-myst has rendered the markdown (the exercises become boxes)
             page.wait_for_function(
