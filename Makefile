@@ -43,9 +43,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # Students' route: the student copies (solutions folded until clicked, glued numbers filled in).
+# Copies that exist are kept (they hold the student's answers); `make student` rewrites them.
 # The chapters themselves open with `make lab-chapters` (authors).
 # LAB_ARGS passes options to JupyterLab (the browser test: --no-browser --ServerApp.port=...).
-lab: $(RUN_STAMP) student
+lab: $(RUN_STAMP)
+	$(PYTHON) tools/make_student.py --keep-existing
 	$(BIN)/jupyter lab $(LAB_ARGS) _build/student
 
 lab-chapters: $(RUN_STAMP)
@@ -70,7 +72,7 @@ clean-all:
 timings: $(STAMP)   ## run every chapter, write book/instructors/_generated/notebook_times.md
 	$(BIN)/python benchmarks/notebook_times.py
 
-student:            ## student copies, solutions folded -> _build/student/ (standard library only)
+student:            ## student copies, solutions folded -> _build/student/ (rewrites them; standard library only)
 	$(PYTHON) tools/make_student.py
 
 student-no-solutions:  ## student copies without the solutions -> _build/student/

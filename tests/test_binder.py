@@ -3,9 +3,10 @@
 * ``binder/requirements.txt`` is self-contained (no ``-r``, ``-e`` or local path, so repo2docker
   installs it in a cached layer before copying the repository), repeats the run-time pins of
   ``requirements.txt`` and adds nbgitpuller; development tools stay out of it.
-* The environment built from ``binder/`` (its requirements, then ``postBuild``'s non-editable
-  install) in a scratch virtual environment imports mlm_helpers from outside the repository,
-  as a Zero-to-JupyterHub user whose home volume hides the image's /home/jovyan does.
+* The environment built from ``binder/`` (its requirements, then ``postBuild`` itself) in a
+  scratch virtual environment imports mlm_helpers from outside the repository after the copy
+  it was built from is deleted, as a Zero-to-JupyterHub user whose home volume hides the
+  image's /home/jovyan does.
 * ``make wheelhouse PLATFORM=win_amd64`` asks pip for the Windows-only dependencies
   (pywinpty, colorama), and the committed list covers every one the run-time tree declares.
 """
@@ -72,14 +73,19 @@ def test_environment_from_binder_imports_mlm_helpers_outside_the_repository(tmp_
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
     pip("-r", str(ROOT / "binder" / "requirements.txt"))
-    # postBuild's install line, run from a copy of the repository (as repo2docker's build does),
-    # which is then deleted: nothing may point back into it.
+    # binder/postBuild itself, run (as repo2docker does) in a copy of the repository with the
+    # environment's python first on PATH; the copy is then deleted: nothing may point back into it.
     repo = tmp_path / "repo"
     shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".venv", "_build", "build", ".git", "wheelhouse",
                                                                "*.egg-info", "__pycache__"))
-    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-cache-dir", "."], cwd=repo,
-                   check=True, capture_output=True, text=True, timeout=600)
-    subprocess.run([str(py), str(repo / "tools" / "jupyter_settings.py")], check=True, capture_output=True)
+    env = {**os.environ, "PATH": f"{py.parent}{os.pathsep}{os.environ.get('PATH', '')}", "HOME": str(tmp_path)}
+    proc = subprocess.run(["bash", "binder/postBuild"], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "All good" in proc.stdout  # the setup check ran in the image
+    chapter = (repo / "chapters" / "02_icc.ipynb").read_text(encoding="utf-8")
+    assert "Student copy of" in chapter and "{glue" not in chapter  # Binder opens the student copies
+    assert (env_dir / "etc" / "jupyter" / "jupyter_config.json").exists()
     shutil.rmtree(repo)
     code = ("import mlm_helpers as mh, pathlib; print(pathlib.Path(mh.__file__).resolve()); "
             "print(mh.load_dataset('dyestuff').shape)")

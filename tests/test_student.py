@@ -196,3 +196,24 @@ def test_student_copy_runs_top_to_bottom(path: Path, student_dir: Path) -> None:
     else:
         answers = [c.source for c in student.cells if c.cell_type == "code" and c.source == make_student.ANSWER]
         assert all(line.lstrip().startswith("#") for a in answers for line in a.splitlines() if line.strip())
+
+
+def test_existing_copies_are_kept_when_asked(tmp_path: Path) -> None:
+    """`make lab` must never overwrite a student's answers in an existing copy."""
+    chapter = CHAPTERS[0]
+    mine = tmp_path / chapter.name
+    mine.write_text('{"my": "answers"}')
+    written = make_student.make_student([chapter], tmp_path, keep_existing=True)
+    assert written == [] and mine.read_text() == '{"my": "answers"}'
+    make_student.make_student([chapter], tmp_path)  # make student rewrites
+    assert "Student copy" in mine.read_text()
+
+
+def test_make_lab_keeps_existing_copies() -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    recipe = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "tools/make_student.py --keep-existing" in recipe and "jupyter lab" in recipe

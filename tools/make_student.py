@@ -34,7 +34,10 @@ This script writes ``_build/student/NN_name.ipynb`` for every ``chapters/NN_name
 
 It needs only the standard library (notebooks are JSON), so it runs anywhere.
 
-Run:  make student     (or: python tools/make_student.py [--no-solutions] [--out DIR] [NOTEBOOK ...])
+``make lab`` runs it with ``--keep-existing``, so a student's answers in an existing copy are never
+overwritten; ``make student`` rewrites every copy (an instructor's step, after the chapters change).
+
+Run:  make student     (or: python tools/make_student.py [--no-solutions] [--keep-existing] [--out DIR] [NOTEBOOK ...])
 """
 
 from __future__ import annotations
@@ -304,12 +307,18 @@ def studentise(nb: dict, name: str, keep_solutions: bool = True,
     return student, removed, n_exercises
 
 
-def make_student(paths: list[Path], out: Path, keep_solutions: bool = True) -> list[Path]:
-    """Write a student copy of each notebook into ``out``; return the written paths."""
+def make_student(paths: list[Path], out: Path, keep_solutions: bool = True, keep_existing: bool = False) -> list[Path]:
+    """Write a student copy of each notebook into ``out``; return the written paths.
+
+    With ``keep_existing`` a copy already in ``out`` is left alone (it may hold a student's work).
+    """
     out.mkdir(parents=True, exist_ok=True)
     written = []
     bib = read_bib()
     for path in paths:
+        if keep_existing and (out / path.name).exists():
+            print(f"{out / path.name}: kept (it exists, and may hold your work; make student rewrites it)")
+            continue
         nb = json.loads(path.read_text(encoding="utf-8"))
         student, solutions, n_ex = studentise(nb, path.name, keep_solutions=keep_solutions, bib=bib)
         target = out / path.name
@@ -326,9 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
     parser.add_argument("--no-solutions", action="store_true",
                         help="remove the solutions instead of keeping them folded under each exercise")
+    parser.add_argument("--keep-existing", action="store_true",
+                        help="leave copies that already exist alone (make lab: they may hold a student's answers)")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
-    make_student(paths, args.out, keep_solutions=not args.no_solutions)
+    make_student(paths, args.out, keep_solutions=not args.no_solutions, keep_existing=args.keep_existing)
     return 0
 
 
