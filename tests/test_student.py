@@ -136,7 +136,7 @@ def test_citations_and_cross_references_become_text() -> None:
         "{cite:t}`bates2015` and {cite}`snijders2012,bates2015`; {numref}`fig-x`, {numref}`Figure %s <fig-x>`;"
         " {doc}`chapter 01 <01_nested_data>`; {ref}`the exercise <ex-02-sleep>`; {glue:}`missing`",
         {}, {"fig-x": 3}, bib)
-    assert out == ("Bates et al. (2015) and (Snijders & Bosker 2012; Bates et al. 2015); Figure 3, Figure 3;"
+    assert out == ("Bates et al. (2015) and (Snijders & Bosker 2012; Bates et al. 2015); Fig. 3, Figure 3;"
                    " chapter 01; the exercise; *(see the output of the code above: missing)*")
 
 

@@ -16,7 +16,7 @@ raw markup or as a name:
   the chapter's stored outputs (the copy itself has no outputs);
 * ``{cite}`key``` becomes "(Author Year)", ``{cite:t}`key``` "Author (Year)", from
   ``book/references.bib``;
-* ``{numref}`fig-...``` becomes "Figure N" (the figures of the chapter, numbered in order as the
+* ``{numref}`fig-...``` becomes "Fig. N" (the figures of the chapter, numbered in order as the
   book numbers them); ``{term}``, ``{doc}`` and ``{ref}`` become their text;
 * a ``{static-explorer}`` block (the book's precomputed sliders) becomes a note pointing to the
   live sliders of the cell above it.
@@ -185,7 +185,7 @@ def resolve_markup(text: str, glue: dict[str, str], figures: dict[str, int], bib
     >>> bib = {"snijders2012": ("Snijders & Bosker", "2012")}
     >>> resolve_markup("ICC {glue:}`icc` {cite}`snijders2012`, {numref}`fig-a`, {term}`REML <r>`",
     ...                {"icc": "0.18"}, {"fig-a": 2}, bib)
-    'ICC 0.18 (Snijders & Bosker 2012), Figure 2, REML'
+    'ICC 0.18 (Snijders & Bosker 2012), Fig. 2, REML'
     """
     def glue_sub(m: re.Match) -> str:
         name, spec = m.group(1).strip(), m.group(2)
@@ -205,7 +205,7 @@ def resolve_markup(text: str, glue: dict[str, str], figures: dict[str, int], bib
         number = figures.get(label)
         if explicit:
             return explicit.group(1).replace("%s", str(number) if number else "").strip()
-        return f"Figure {number}" if number else "the figure"
+        return f"Fig. {number}" if number else "the figure"  # as the book prints it
 
     def text_sub(m: re.Match) -> str:
         explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", m.group(1), flags=re.S)
