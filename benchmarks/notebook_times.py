@@ -22,6 +22,9 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from quiet_kernels import EncryptedKernelManager  # noqa: E402  (kernels without the TCP warning)
+
 CHAPTERS = ROOT / "chapters"
 OUT = ROOT / "book" / "instructors" / "_generated" / "notebook_times.md"
 
@@ -48,7 +51,8 @@ def time_notebook(path: Path, timeout: int = 300) -> tuple[int, float]:
     nb = nbformat.read(path, as_version=4)
     n_code = sum(cell.cell_type == "code" for cell in nb.cells)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+        kernel_manager_class=EncryptedKernelManager,
     )
     start = time.perf_counter()
     client.execute()

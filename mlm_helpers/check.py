@@ -36,6 +36,7 @@ REQUIRED: dict[str, tuple[str, str]] = {
     "ipywidgets": ("ipywidgets", "8.0"),
     "jupyterlab": ("jupyterlab", "4.0"),
     "jupyterlab_widgets": ("jupyterlab_widgets", "3.0"),
+    "jupyterlab_myst": ("jupyterlab_myst", "2.0"),
     "ipykernel": ("ipykernel", "6.0"),
 }
 PYTHON_MIN = (3, 11)
@@ -44,9 +45,29 @@ FIX_INSTALL = "pip install -r requirements.txt && pip install -e .   (or: make l
 
 @dataclass
 class Report:
-    """The checks that ran: (name, ok, detail, fix) each."""
+    """The checks that ran: (name, ok, detail, fix) each.
+
+    Examples
+    --------
+    >>> r = Report()
+    >>> r.add("Python", True, "3.11.9")
+    >>> r
+    <mlm_helpers setup check: 1 check, all good>
+    """
 
     items: list[tuple[str, bool, str, str]] = field(default_factory=list)
+    printed: bool = field(default=False, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        failed = [name for name, ok, _, _ in self.items if not ok]
+        state = "all good" if not failed else "failed: " + ", ".join(failed)
+        n = len(self.items)
+        return f"<mlm_helpers setup check: {n} check{'s' if n != 1 else ''}, {state}>"
+
+    def _ipython_display_(self) -> None:
+        """As a cell's last value: nothing more when :func:`run` has printed the report already."""
+        if not self.printed:
+            print(self.text())
 
     @property
     def ok(self) -> bool:
@@ -128,6 +149,16 @@ def _check_widgets_frontend(report: Report) -> None:
                "pip install jupyterlab_widgets (it comes with ipywidgets 8), then restart JupyterLab")
 
 
+def _check_myst_frontend(report: Report) -> None:
+    """JupyterLab renders the chapters' MyST (exercises, folded solutions) only with jupyterlab-myst."""
+    prefix = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-myst"
+    ok = prefix.exists()
+    report.add("MyST in JupyterLab", ok,
+               "the jupyterlab-myst extension is installed (exercises and folded solutions render)" if ok
+               else f"not found at {prefix}: the chapters would show raw markup and open solutions",
+               "pip install -r requirements.txt (it pins jupyterlab-myst), then restart JupyterLab")
+
+
 def _check_fit(report: Report) -> None:
     try:
         import mlm_helpers as mh
@@ -144,18 +175,16 @@ def _check_fit(report: Report) -> None:
 
 
 def _check_plot(report: Report) -> None:
+    """Draw a PNG with matplotlib's Agg canvas directly, leaving the session's backend alone."""
     try:
-        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
-        if "inline" not in matplotlib.get_backend().lower():
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots()
-        ax.plot([0, 1], [0, 1])
+        fig = Figure()
+        FigureCanvasAgg(fig)
+        fig.subplots().plot([0, 1], [0, 1])
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
-        plt.close(fig)
         report.add("plots", buf.tell() > 0, "matplotlib draws a PNG")
     except Exception as exc:
         report.add("plots", False, f"matplotlib failed: {exc}", "pip install --force-reinstall matplotlib")
@@ -174,7 +203,8 @@ def run(show_widget: bool = True, stream: TextIO | None | str = "stdout") -> Rep
     Returns
     -------
     Report
-        ``report.ok`` is True when everything passed.
+        ``report.ok`` is True when everything passed. As the last line of a notebook cell it
+        adds nothing under the printed report (its short ``repr`` is for the plain console).
 
     Examples
     --------
@@ -186,10 +216,12 @@ def run(show_widget: bool = True, stream: TextIO | None | str = "stdout") -> Rep
     _check_python(report)
     _check_packages(report)
     _check_widgets_frontend(report)
+    _check_myst_frontend(report)
     _check_plot(report)
     _check_fit(report)
     if stream is not None:
         print(report.text(), file=sys.stdout if stream == "stdout" else stream)
+        report.printed = True
     if show_widget:
         try:
             from IPython import get_ipython

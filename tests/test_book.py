@@ -68,5 +68,6 @@ def test_launch_buttons_on_chapter_pages(built_book):
     repo = config["repository"]["url"].rstrip("/").split("github.com/")[1]
     text = (html / "chapters" / "00_first_look.html").read_text(encoding="utf-8")
     assert f"mybinder.org/v2/gh/{repo}/main" in text
-    assert f"colab.research.google.com/github/{repo}/blob/main/chapters/00_first_look.ipynb" in text
+    # no Colab button: Colab cannot render MyST and would show the solutions (issue 18)
+    assert "colab.research.google.com" not in text
     assert config["launch_buttons"]["jupyterhub_url"].rstrip("/") + "/hub/user-redirect/git-pull" in text

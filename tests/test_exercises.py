@@ -385,13 +385,15 @@ def test_numbers_quoted_in_the_solutions_are_correct(key) -> None:
     assert exercises.check_answer(key[0], QUOTED[key], part=key[1]).verdict == "correct"
 
 
-def test_close_and_wrong_give_actionable_feedback() -> None:
+def test_close_and_not_yet_give_actionable_feedback() -> None:
     close = exercises.check_answer("ex-02-sleep", 0.40, part="icc")
-    assert close.verdict == "close" and "tolerance of 0.0006" in close.message
+    assert close.verdict == "close" and 'not within the ±0.0006 that "correct" allows' in close.message
+    assert '"close" means within ±0.01' in close.message
     wrong = exercises.check_answer("ex-02-sleep", 0.2, part="icc")
-    assert wrong.verdict == "wrong" and "Hint:" in wrong.message and "0.39" not in wrong.message
+    assert wrong.verdict == "not yet" and "Hint:" in wrong.message and "0.39" not in wrong.message
+    assert wrong.message.startswith("not yet:")
     pct = exercises.check_answer("ex-00-sector", 43.75, part="share_catholic")
-    assert pct.verdict == "wrong" and "factor of 100" in pct.message
+    assert pct.verdict == "not yet" and "factor of 100" in pct.message
     sd = exercises.check_answer("ex-03-meanses", math.sqrt(2.3687), part="tau00")
     assert "standard deviation where a variance" in sd.message
     sign = exercises.check_answer("ex-06-sector", 2.10, part="sector")
@@ -413,8 +415,65 @@ def test_bad_input_names_the_fix() -> None:
         exercises.check_answer("ex-02-sleep", 0.4)
     with pytest.raises(MLMInputError, match="no part 'ICC'"):
         exercises.check_answer("ex-02-sleep", 0.4, part="ICC")
-    with pytest.raises(MLMInputError, match="must be a number"):
-        exercises.check_answer("ex-02-sleep", "0.4x", part="icc")
+
+
+
+# ---- what students pass: every wrong type gets a "not yet" that shows how to pass the number ----
+@pytest.mark.parametrize("value", ["0.395", "0.4x", "", None, True, [0.1, 0.2], np.array([0.3, 0.4]),
+                                   pd.DataFrame({"a": [1.0, 2.0]}), pd.Series({"estimate": 0.39, "se": 0.1}),
+                                   object()], ids=repr)
+def test_values_that_are_not_one_number_get_not_yet_with_the_call(value) -> None:
+    check = exercises.check_answer("ex-02-sleep", value, part="icc")
+    assert check.verdict == "not yet" and not check.ok and check.value is None
+    assert check.message.startswith("not yet: ")
+    assert "mh.check_answer('ex-02-sleep', " in check.message and "part='icc')" in check.message
+
+
+def test_strings_are_never_accepted_as_numbers() -> None:
+    right = exercises.reference_answer("ex-02-sleep", "icc")
+    check = exercises.check_answer("ex-02-sleep", f"{right:.3f}", part="icc")
+    assert check.verdict == "not yet" and "string" in check.message
+    assert f"mh.check_answer('ex-02-sleep', {right:.3f}, part='icc')" in check.message  # without the quotes
+
+
+def test_results_with_one_obvious_number_are_read() -> None:
+    fit = mh.fit("Reaction ~ 1 + (1 | Subject)", mh.load_dataset("sleepstudy"))
+    assert exercises.check_answer("ex-02-sleep", mh.icc(fit), part="icc").ok  # ICCResult: its estimate
+    assert exercises.check_answer("ex-02-sleep", pd.Series([fit.icc]), part="icc").ok
+    assert exercises.check_answer("ex-02-sleep", np.array([fit.icc]), part="icc").ok
+    assert exercises.check_answer("ex-02-sleep", np.float64(fit.icc), part="icc").ok
+    row = mh.fit("Reaction ~ Days + (1 | Subject)", mh.load_dataset("sleepstudy")).fixed.loc[["Days"], ["estimate"]]
+    assert exercises.check_answer("ex-02-sleep", row, part="icc").verdict == "not yet"  # one number, not this one
+    model = exercises.check_answer("ex-02-sleep", fit, part="icc")
+    assert model.verdict == "not yet" and "MixedResult" in model.message and "result.icc" in model.message
+
+
+def test_non_finite_numbers_get_not_yet() -> None:
+    check = exercises.check_answer("ex-02-sleep", float("nan"), part="icc")
+    assert check.verdict == "not yet" and "finite" in check.message
+
+
+def test_whole_number_tolerance_reads_plainly() -> None:
+    close = exercises.check_answer("ex-02-plan", 87, part="schools_25")
+    assert close.verdict == "close"
+    assert "a whole number that must match exactly" in close.message and "within 0" not in close.message
+    assert close.message.count('"correct"') + close.message.count("(a whole number)") == 0
+
+
+def test_hints_do_not_give_the_answer_away() -> None:
+    """ex-03-explorer and ex-13-few once named the closed form / the exact call that gives the number."""
+    n_half = exercises._BY_KEY[("ex-03-explorer", "n_half")]
+    assert "sigma2 / n." not in n_half.hint and "solve" in n_half.hint
+    patients = exercises._BY_KEY[("ex-13-few", "n_patients")]
+    assert "len(" not in patients.hint and "simulate_hospitals(" not in patients.hint
+
+
+def test_one_vocabulary() -> None:
+    import inspect
+
+    assert exercises.VERDICTS == ("correct", "close", "not yet")
+    source = inspect.getsource(exercises)
+    assert '"wrong"' not in source and "**wrong**" not in source
 
 
 def test_list_exercises() -> None:
@@ -422,3 +481,22 @@ def test_list_exercises() -> None:
     assert list(table.columns) == ["exercise", "part", "chapter", "question", "tolerance"]
     assert len(table) == len(exercises.REGISTRY)
     assert set(exercises.list_exercises("05")["chapter"]) == {"05"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_every_exercises_section_shows_the_check_answer_call(path: Path) -> None:
+    """Students meet the checker where they work: the chapter's exercises section shows the call."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    section = next("".join(c["source"]) for c in nb["cells"]
+                   if c["cell_type"] == "markdown" and "## Exercises" in "".join(c["source"]))
+    flat = " ".join(section.split())
+    calls = re.findall(r'mh\.check_answer\("([^"]+)", your_answer(?:, part="([^"]+)")?\)', flat)
+    assert calls, f"{path.name}: no mh.check_answer call in the exercises section"
+    label, part = calls[0]
+    chapter = path.name[:2]
+    if all(lab in exercises.SKIPPED for lab in exercises._chapter_labels(chapter)):
+        assert "not this chapter's" in flat  # the call shown is another chapter's, and it says so
+    else:
+        assert label.startswith(f"ex-{chapter}-"), label
+        exercises._lookup(label, part or None)  # the call names a real exercise and part
+        assert f"mh.list_exercises({int(chapter)})" in flat

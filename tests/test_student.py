@@ -1,4 +1,9 @@
-"""Student copies (tools/make_student.py): no solution survives, every exercise does, and they run."""
+"""Student copies (tools/make_student.py).
+
+Default copies keep each solution folded under its exercise (jupyterlab-myst renders the
+dropdown) and resolve what only the book can (glued values, citations, figure numbers); with
+``--no-solutions`` no solution survives. In both, every exercise does, and the copies run.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,16 @@ _spec.loader.exec_module(make_student)
 
 @pytest.fixture(scope="module")
 def student_dir(tmp_path_factory) -> Path:
+    """Copies made with --no-solutions."""
     out = tmp_path_factory.mktemp("student")
+    make_student.make_student(CHAPTERS, out, keep_solutions=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def folded_dir(tmp_path_factory) -> Path:
+    """The default copies: solutions folded."""
+    out = tmp_path_factory.mktemp("student_folded")
     make_student.make_student(CHAPTERS, out)
     return out
 
@@ -44,7 +58,7 @@ def _solution_sentences(block: str) -> list[str]:
 def test_no_solution_survives_and_exercises_remain(path: Path, student_dir: Path) -> None:
     source = json.loads(path.read_text())
     student = json.loads((student_dir / path.name).read_text())
-    _, blocks, n_ex = make_student.studentise(source, path.name)
+    _, blocks, n_ex = make_student.studentise(source, path.name, keep_solutions=False)
     src_text = _text(source)
     assert blocks, f"{path.name}: no solution blocks found"
     outside = src_text
@@ -73,6 +87,57 @@ def test_no_solution_survives_and_exercises_remain(path: Path, student_dir: Path
     # outputs cleared, note on top
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in cells if c["cell_type"] == "code")
     assert "Student copy" in make_student._source(cells[0])
+    # the text says what the copy holds
+    flat = " ".join(_text(student).split())
+    assert "solutions are in the dropdowns" not in flat
+    assert "solutions are not in this copy" in flat
+
+
+BOOK_ONLY = re.compile(r"\{(glue|glue:text|cite|cite:t|cite:p|numref|term|doc|ref)\}`|\{static-explorer\}")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_default_copy_folds_solutions_and_resolves_book_markup(path: Path, folded_dir: Path) -> None:
+    source = json.loads(path.read_text())
+    student = json.loads((folded_dir / path.name).read_text())
+    _, blocks, n_ex = make_student.studentise(source, path.name, keep_solutions=True)
+    text = _text(student)
+    # every solution is still there, as a folded dropdown under its exercise
+    assert len(blocks) == n_ex >= 2
+    assert text.count(":::{solution}") == len(blocks)
+    for block in blocks:
+        assert ":class: dropdown" in block.splitlines()[1], block[:80]
+    # nothing only the book can resolve is left as markup
+    leftovers = sorted({m.group(0) for m in BOOK_ONLY.finditer(text)})
+    assert not leftovers, f"{path.name}: {leftovers}"
+    # no outputs and no saved widget state
+    assert "widgets" not in student["metadata"]
+    assert all(not c.get("outputs") for c in student["cells"] if c["cell_type"] == "code")
+    note = make_student._source(student["cells"][0])
+    assert "folded" in note and "check_answer" in note
+
+
+def test_glued_values_come_from_the_chapters_stored_outputs() -> None:
+    nb = json.loads((ROOT / "chapters" / "02_icc.ipynb").read_text())
+    glue = make_student.glued_values(nb)
+    assert "icc_reml" in glue
+    student, _, _ = make_student.studentise(nb, "02_icc.ipynb")
+    cell = next(make_student._source(c) for c in student["cells"] if "the HSB ICC is" in make_student._source(c))
+    assert f"the HSB ICC is {make_student._glue_text(glue['icc_reml'], None)}," in " ".join(cell.split())
+    assert make_student._glue_text("7185", ",") == "7,185"
+    assert make_student._glue_text("'2.5 to 3.1'", None) == "2.5 to 3.1"
+
+
+def test_citations_and_cross_references_become_text() -> None:
+    bib = make_student.read_bib()
+    assert bib["snijders2012"] == ("Snijders & Bosker", "2012")
+    assert bib["bates2015"] == ("Bates et al.", "2015")
+    out = make_student.resolve_markup(
+        "{cite:t}`bates2015` and {cite}`snijders2012,bates2015`; {numref}`fig-x`, {numref}`Figure %s <fig-x>`;"
+        " {doc}`chapter 01 <01_nested_data>`; {ref}`the exercise <ex-02-sleep>`; {glue:}`missing`",
+        {}, {"fig-x": 3}, bib)
+    assert out == ("Bates et al. (2015) and (Snijders & Bosker 2012; Bates et al. 2015); Fig. 3, Figure 3;"
+                   " chapter 01; the exercise; *(see the output of the code above: missing)*")
 
 
 def test_split_solutions_handles_longer_fences_and_keeps_the_rest() -> None:
@@ -96,7 +161,7 @@ def test_gated_and_tagged_solution_cells_are_removed() -> None:
         "nbformat": 4,
         "nbformat_minor": 5,
     }
-    student, removed, n_ex = make_student.studentise(nb, "x.ipynb")
+    student, removed, n_ex = make_student.studentise(nb, "x.ipynb", keep_solutions=False, bib={})
     sources = [make_student._source(c) for c in student["cells"]]
     assert n_ex == 1 and len(removed) == 4
     assert not any("secret" in s.lower() or "tagged" in s for s in sources)
@@ -131,3 +196,24 @@ def test_student_copy_runs_top_to_bottom(path: Path, student_dir: Path) -> None:
     else:
         answers = [c.source for c in student.cells if c.cell_type == "code" and c.source == make_student.ANSWER]
         assert all(line.lstrip().startswith("#") for a in answers for line in a.splitlines() if line.strip())
+
+
+def test_existing_copies_are_kept_when_asked(tmp_path: Path) -> None:
+    """`make lab` must never overwrite a student's answers in an existing copy."""
+    chapter = CHAPTERS[0]
+    mine = tmp_path / chapter.name
+    mine.write_text('{"my": "answers"}')
+    written = make_student.make_student([chapter], tmp_path, keep_existing=True)
+    assert written == [] and mine.read_text() == '{"my": "answers"}'
+    make_student.make_student([chapter], tmp_path)  # make student rewrites
+    assert "Student copy" in mine.read_text()
+
+
+def test_make_lab_keeps_existing_copies() -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    recipe = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "tools/make_student.py --keep-existing" in recipe and "jupyter lab" in recipe

@@ -5,8 +5,9 @@ A link like
     https://HUB/hub/user-redirect/git-pull?repo=REPO&branch=main&urlpath=lab/tree/NAME/chapters/02_icc.ipynb
 
 logs the attendee in, clones (or updates, never overwriting their edits) the course repository
-into their home folder as NAME/, and opens the chapter in JupyterLab. The hub needs the
-``nbgitpuller`` package in its user image (see the instructor guide). The repository URL and
+into their home folder as NAME/, and opens the chapter in JupyterLab. The hub's user image
+needs ``nbgitpuller`` and ``jupyterlab-myst`` (which folds each solution until it is clicked);
+an image built from ``binder/`` has both (see the instructor guide). The repository URL and
 branch are read from ``_config.yml`` (``repository.url``, ``repository.branch``) unless given.
 Only the standard library is used.
 

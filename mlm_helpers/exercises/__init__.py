@@ -9,8 +9,10 @@ the package. The few exercises that cannot be checked this way (no number to che
 simulation far too slow to repeat on demand) are listed, with the reason, in ``SKIPPED``.
 
 :func:`check_answer` tells you whether your number is **correct** (within the rounding of the
-solution), **close** (a rounding or a small slip: the tolerance is explained) or **wrong**
-(with a hint where to look). It does not tell you the answer: the solutions in the book do.
+solution), **close** (a rounding or a small slip: the tolerance is explained) or **not yet**
+(with a hint where to look). It does not tell you the answer: the folded solutions do. A value
+that is not a plain number (a string, a list, a table) gets a "not yet" that shows how to pass
+the number; a result with one obvious number (``mh.icc(...)``, a one-value Series) is read.
 :func:`list_exercises` shows what can be checked.
 
 Examples
@@ -541,7 +543,9 @@ REGISTRY: list[Answer] = [
     _a("ex-03-by-hand", "n_for_sd_05", "school size giving a conditional SD of 0.5 points",
        lambda: _by_hand()["n_for_sd_05"], 1.0, 5.0, "Solve 1 / (1 / tau00 + n / sigma2) = 0.5**2 for n."),
     _a("ex-03-explorer", "n_half", "group size at which lambda = 0.5 when tau00 / sigma2 = 0.1",
-       lambda: 10.0, 0.01, 1.0, "lambda = 0.5 when tau00 = sigma2 / n."),  # closed form sigma2 / tau00
+       lambda: 10.0, 0.01, 1.0,  # closed form sigma2 / tau00
+       "Write lambda_j = tau00 / (tau00 + sigma2 / n_j), set it to 0.5 and solve for n_j with the "
+       "exercise's ratio; or read it off the explorer's lambda as you move the group size."),
     _a("ex-03-explorer", "wins", "draws (of 100) in which mse_shrunk < mse_raw",
        lambda: _shrinkage_draws()["wins"], 0, 3, "seeds 0 to 99, group_size=5, ratio=0.1", integer=True),
     _a("ex-03-explorer", "singular", "draws (of 100) with a singular fit",
@@ -709,7 +713,9 @@ REGISTRY: list[Answer] = [
     _a("ex-13-hsb", "tau11", "SES_c slope variance with Minority and Sex",
        lambda: _vcov(_hsb_m5(), 1), 0.006, 0.02, "The second row of varcorr (a variance)."),
     _a("ex-13-few", "n_patients", "patients in the 8-hospital pilot",
-       lambda: _pilot()["n_patients"], 0, 0, "len(casestudies.simulate_hospitals(n_hospitals=8, seed=1)).", integer=True),
+       lambda: _pilot()["n_patients"], 0, 0,
+       "Count rows of the pilot's data (one row per patient), not hospitals; simulate it as the exercise says.",
+       integer=True),
     _a("ex-13-few", "effect", "average treatment effect in the pilot (mmHg)",
        lambda: _pilot()["estimate"], 0.006, 0.05,
        "reduction ~ treat + age_c + baseline_c + (1 + treat | hospital): the treat row."),
@@ -761,13 +767,19 @@ _BY_KEY: dict[tuple[str, str], Answer] = {(a.exercise, a.part): a for a in REGIS
 # ---------------------------------------------------------------------------------------------
 # Public functions
 # ---------------------------------------------------------------------------------------------
+VERDICTS = ("correct", "close", "not yet")
+
+
 @dataclass(frozen=True)
 class AnswerCheck:
-    """The verdict on one answer: ``verdict`` is "correct", "close" or "wrong"; ``message`` says why."""
+    """The verdict on one answer: ``verdict`` is "correct", "close" or "not yet"; ``message`` says why.
+
+    ``value`` is the number that was checked (``None`` when the value given was not a number).
+    """
 
     exercise: str
     part: str
-    value: float
+    value: float | None
     verdict: str
     message: str
 
@@ -867,7 +879,60 @@ def _lookup(exercise_id: str, part: str | None) -> Answer:
     return _BY_KEY[(label, part)]
 
 
-def check_answer(exercise_id: str, value: float, part: str | None = None) -> AnswerCheck:
+def _call(answer: Answer, shown: str) -> str:
+    return f"mh.check_answer({answer.exercise!r}, {shown}, part={answer.part!r})"
+
+
+def _as_number(value: object, answer: Answer) -> tuple[float | None, str]:
+    """``(number, "")`` when ``value`` is, or plainly holds, one number; else ``(None, how to pass it)``."""
+    example = _call(answer, "0.123" if not answer.integer else "12")
+    if isinstance(value, bool) or value is None:
+        return None, (f"{value!r} is not a number. Pass the number the question asks for, e.g. {example}.")
+    if isinstance(value, str):
+        return None, (
+            f"{value!r} is a string (text in quotes), not a number. Pass the number itself, without quotes: "
+            + (_call(answer, value.strip()) if _is_float_text(value) else example) + "."
+        )
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value), ""
+    # ICCResult and other result objects with one obvious number (not pandas rows, whose labels are
+    # attributes too: a row of estimate, se, ... holds several numbers)
+    estimate = None if isinstance(value, pd.Series | pd.DataFrame) else getattr(value, "estimate", None)
+    if isinstance(estimate, int | float | np.integer | np.floating) and not isinstance(estimate, bool):
+        return float(estimate), ""
+    if isinstance(value, pd.DataFrame | pd.Series | np.ndarray | list | tuple):
+        flat = np.asarray(value, dtype=object).ravel()
+        if flat.size == 1:
+            return _as_number(flat[0].item() if hasattr(flat[0], "item") else flat[0], answer)
+        kind = {"ndarray": "NumPy array"}.get(type(value).__name__, type(value).__name__)
+        where = ""
+        if isinstance(value, pd.Series):
+            where = f" (labels {list(map(str, value.index[:6]))})"
+        elif isinstance(value, pd.DataFrame):
+            where = f" (columns {list(map(str, value.columns[:6]))})"
+        return None, (
+            f"a {kind} with {flat.size} values{where}, not one number. Pick the one the question asks for, "
+            "e.g. row['estimate'], table.loc['SES', 'estimate'] or values[0], and pass it: " + example + "."
+        )
+    try:
+        number = float(value)  # Decimal, Fraction, 0-d arrays...
+    except (TypeError, ValueError):
+        return None, (
+            f"a {type(value).__name__}, not a number. Pass the number the question asks for, "
+            f"e.g. result.icc or float(result.fixed.loc['SES', 'estimate']): {example}."
+        )
+    return number, ""
+
+
+def _is_float_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def check_answer(exercise_id: str, value: object, part: str | None = None) -> AnswerCheck:
     """Check a numeric answer to a chapter exercise.
 
     Parameters
@@ -877,7 +942,10 @@ def check_answer(exercise_id: str, value: float, part: str | None = None) -> Ans
         (``"02-sleep"``), or chapter and number (``"02-2"``: the second exercise of chapter 02).
     value
         Your number, as the question asks for it (a proportion as 0.44, not 44%, unless the
-        question says percentage).
+        question says percentage). A result holding one obvious number is read too: an
+        ``mh.icc(...)`` result (its estimate) or a pandas Series, row or array with one value.
+        Anything else (a string, a table with several numbers) gets a "not yet" that shows how
+        to pass the number.
     part
         Which number of the exercise (see :func:`list_exercises`); may be left out when the
         exercise asks for one number only.
@@ -886,7 +954,7 @@ def check_answer(exercise_id: str, value: float, part: str | None = None) -> Ans
     -------
     AnswerCheck
         ``verdict`` "correct" (within the solution's rounding), "close" (within a looser
-        tolerance, explained) or "wrong" (with a hint); print it to read the message.
+        tolerance, explained) or "not yet" (with a hint); print it to read the message.
 
     Examples
     --------
@@ -894,34 +962,35 @@ def check_answer(exercise_id: str, value: float, part: str | None = None) -> Ans
     >>> exercises.check_answer("ex-02-plan", 86, part="schools_25").ok
     True
     >>> exercises.check_answer("ex-02-plan", 43, part="schools_25").verdict
-    'wrong'
+    'not yet'
+    >>> exercises.check_answer("ex-02-plan", "86", part="schools_25").verdict
+    'not yet'
     """
     answer = _lookup(exercise_id, part)
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise MLMInputError(
-            f"value must be a number (for {answer.exercise}, part {answer.part!r}: {answer.question}), "
-            f"not {value!r}. Pass e.g. float(result.icc)."
-        ) from None
+    what = f"{answer.exercise} ({answer.part}: {answer.question})"
+    x, how = _as_number(value, answer)
+    if x is None:
+        return AnswerCheck(answer.exercise, answer.part, None, "not yet", f"not yet: {how}")
     if not math.isfinite(x):
-        raise MLMInputError(f"value is {x}: a finite number is needed.")
+        return AnswerCheck(
+            answer.exercise, answer.part, x, "not yet",
+            f"not yet: {x} is not a finite number; the answer to {what} is. Check the computation "
+            "that gave it (a division by zero, a missing value, a failed fit).",
+        )
     ref = float(answer.compute())
     err = abs(x - ref)
-    what = f"{answer.exercise} ({answer.part}: {answer.question})"
-    tol_text = "0 (a whole number)" if answer.integer and answer.tol == 0 else f"{answer.tol:g}"
+    exact = answer.integer and answer.tol == 0
     if err <= answer.tol + 1e-12:
         return AnswerCheck(answer.exercise, answer.part, x, "correct", f"correct: {x:g} for {what}.")
     if err <= answer.close + 1e-12:
-        why = (
-            f"{answer.hint}" if answer.integer else
-            "Check your rounding, or that you used the same data, formula and seed as the exercise."
-        )
-        return AnswerCheck(
-            answer.exercise, answer.part, x, "close",
-            f"close: {x:g} is near the answer but outside the tolerance of {tol_text} "
-            f"(\"correct\" means within {tol_text}; \"close\" within {answer.close:g}). {why}",
-        )
+        if exact:
+            message = (f"close: {x:g} is near the answer to {what}, a whole number that must match exactly "
+                       f"(\"close\" means within ±{answer.close:g} of it). Hint: {answer.hint}")
+        else:
+            message = (f"close: {x:g} is near the answer to {what}, but not within the ±{answer.tol:g} that "
+                       f"\"correct\" allows (\"close\" means within ±{answer.close:g}). Check your rounding, "
+                       "or that you used the same data, formula and seed as the exercise.")
+        return AnswerCheck(answer.exercise, answer.part, x, "close", message)
     scale_note = ""
     if ref != 0 and (abs(x / 100 - ref) <= answer.close or abs(x * 100 - ref) <= answer.close):
         scale_note = " Your number is off by a factor of 100: a percentage where a proportion is asked, or the reverse?"
@@ -932,7 +1001,7 @@ def check_answer(exercise_id: str, value: float, part: str | None = None) -> Ans
     elif ref != 0 and abs(x + ref) <= answer.close:
         scale_note = " Check the sign."
     return AnswerCheck(
-        answer.exercise, answer.part, x, "wrong",
+        answer.exercise, answer.part, x, "not yet",
         f"not yet: {x:g} is not the answer to {what}.{scale_note} Hint: {answer.hint}",
     )
 
