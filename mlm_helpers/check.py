@@ -220,7 +220,7 @@ def run(show_widget: bool = True, stream: TextIO | None | str = "stdout") -> Rep
     _check_plot(report)
     _check_fit(report)
     if stream is not None:
-        print(report.text(), file=sys.stdout if stream == "stdout" else stream)
+        print(report.text(), file=sys.stdout if isinstance(stream, str) else stream)
         report.printed = True
     if show_widget:
         try:

@@ -156,6 +156,7 @@ def test_text_that_looks_numeric_is_never_dummy_coded(growth, make, pattern):
     assert "'v'" in str(info.value)
 
 
+@pytest.mark.filterwarnings("ignore::mlm_helpers.SingularFitWarning")
 def test_whole_numbers_stored_as_text_warn_unless_wrapped_in_C(growth):
     d = growth.assign(v=[str(k % 25) for k in range(len(growth))])
     with pytest.warns(mh.InputWarning, match=r"'v' holds whole numbers stored as text.*25 levels"):

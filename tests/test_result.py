@@ -150,6 +150,7 @@ def test_summary_fixed_effects_in_formula_order():
 
 
 @pytest.mark.filterwarnings("ignore::mlm_helpers.FewGroupsWarning")
+@pytest.mark.filterwarnings("ignore::mlm_helpers.SingularFitWarning")
 def test_summary_tiny_variance_by_significance():
     r = mh.fit("Yield ~ 1 + (1 | Batch)", mh.load_dataset("dyestuff2"))
     row = next(line.split() for line in r.summary().splitlines() if line.split()[:1] == ["Batch"])

@@ -57,11 +57,11 @@ __all__ = [
 # ----------------------------------------------------------------------------- input checks
 def _whole(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral | np.integer):
-        if isinstance(value, Real) and float(value).is_integer():  # type: ignore[arg-type]
-            value = int(float(value))  # type: ignore[arg-type]
+        if isinstance(value, Real) and float(value).is_integer():
+            value = int(float(value))
         else:
             raise MLMInputError(f"{name} must be a whole number, got {value!r}.")
-    whole = int(value)  # type: ignore[call-overload]
+    whole = int(value)
     if whole < minimum:
         raise MLMInputError(f"{name} must be at least {minimum}, got {value}.")
     return whole

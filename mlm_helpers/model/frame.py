@@ -199,7 +199,7 @@ class OrderedDesign:
 
     @property
     def column_names(self) -> list[str]:
-        names = list(self.info.column_names)
+        names = list(self.info.column_names)  # type: ignore[attr-defined]
         return [names[k] for k in self.order]
 
 

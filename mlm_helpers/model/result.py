@@ -41,7 +41,7 @@ def _abbreviate(names: list[str], minlength: int = 6) -> list[str]:
     >>> _abbreviate(["Intercept", "age", "Sex[T.Male]", "age:Sex[T.Male]"])
     ['Intrcp', 'age', 'S[T.M]', 'a:S[T.']
     """
-    out = []
+    out: list[str] = []
     for name in names:
         chars = list(name)
         for pool in ("aeiou", "abcdefghijklmnopqrstuvwxyz"):

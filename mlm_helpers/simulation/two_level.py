@@ -33,8 +33,8 @@ __all__ = ["simulate_two_level"]
 
 def _check_int(name: str, value: object, minimum: int, why: str) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral | np.integer):
-        if isinstance(value, Real | np.floating) and float(value).is_integer():  # type: ignore[arg-type]
-            value = int(float(value))  # type: ignore[arg-type]
+        if isinstance(value, Real | np.floating) and float(value).is_integer():
+            value = int(float(value))
         else:
             raise MLMInputError(f"{name} must be a whole number, got {value!r}.")
     if value < minimum:

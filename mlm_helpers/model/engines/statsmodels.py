@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -310,7 +311,8 @@ def _check_against_profiled_deviance(model: ModelFrame, raw: EngineFit, *, reml:
         ss = sufficient_stats(model)
         dev_sm = profiled_deviance(theta_sm, ss, reml)
         ff = _fit_fast_rescaled(ss, reml=reml)
-        opt = {"theta": ff.theta, "deviance": ff.deviance, "beta": ff.beta, "vcov": ff.vcov_beta,
+        assert ff.optsummary is not None
+        opt: dict[str, Any] = {"theta": ff.theta, "deviance": ff.deviance, "beta": ff.beta, "vcov": ff.vcov_beta,
                "sigma2": ff.sigma2, "covs": [ff.sigma2 * ff.lam @ ff.lam.T], "ranef": [ff.ranef],
                "scaled_gradient": ff.optsummary.scaled_gradient, "gradient": ff.optsummary.gradient,
                "how": "the fast engine (one grouping factor)"}
