@@ -14,8 +14,8 @@ def _first_taste() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("## A first taste", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
-    assert len(blocks) == 1, "the section should hold one python block"
-    return blocks[0]
+    assert blocks, "the section should hold python code"
+    return "\n".join(blocks)  # every block of the section, in order, as a reader would run them
 
 
 def test_readme_first_taste_runs_as_written(tmp_path: Path) -> None:
