@@ -2,7 +2,7 @@
 numeric, the statsmodels path checked, lrt on the same data, every crash a clear error.
 
 The numbers against lme4 (ScotsSec, Oxboys, Penicillin, Pastes, Orthodont) are in
-tests/test_issue17_lme4.py.
+tests/model/test_engine_checks_lme4.py.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import statsmodels.formula.api as smf
 
 import mlm_helpers as mh
 
-HERE = Path(__file__).parent / "reference"
+HERE = Path(__file__).parents[1] / "reference"
 
 
 @pytest.fixture(scope="module")

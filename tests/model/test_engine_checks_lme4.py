@@ -1,4 +1,4 @@
-"""Issue 17 against R's lme4 (tests/reference/lme4_issue17.csv, made by lme4_issue17.R).
+"""Input and engine checks (issue 17) against R's lme4 (tests/reference/lme4_issue17.csv, made by lme4_issue17.R).
 
 * profiled_deviance_general equals lme4's devfun at given theta (Penicillin, Pastes, ScotsSec),
   REML and ML, to 1e-8 relative;
@@ -24,7 +24,7 @@ from mlm_helpers.model.deviance import profiled_deviance_general
 from mlm_helpers.model.engines.general import fit_general
 from mlm_helpers.model.frame import build_model
 
-REF = Path(__file__).parent / "reference"
+REF = Path(__file__).parents[1] / "reference"
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import pytest
 import mlm_helpers as mh
 from mlm_helpers import montecarlo
 
-REF = Path(__file__).parent / "reference"
+REF = Path(__file__).parents[1] / "reference"
 CELLS = {"30x5": (30, 5, 12), "20x30": (20, 30, 12), "10x5": (10, 5, 3), "10x5s": (10, 5, 6)}  # 10x5s: singular
 FIXED_NAMES = {"(Intercept)": "Intercept", "x": "x", "w": "w", "x:w": "x:w"}
 MC_FIXED = dict(zip(["(Intercept)", "x", "w", "x:w"], montecarlo.FIXED, strict=True))

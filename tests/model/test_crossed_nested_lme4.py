@@ -1,7 +1,7 @@
 """Crossed and three-level designs agree with R's lme4 (tests/reference/lme4_crossed_nested.csv).
 
 The data are two seeded draws of mlm_helpers.designs stored as CSV next to the R script
-(tests/reference/lme4_crossed_nested.R). Tolerances as tests/test_reference_lme4.py:
+(tests/reference/lme4_crossed_nested.R). Tolerances as tests/model/test_reference_lme4.py:
 log-likelihood 1e-4 absolute, fixed effects and SEs 1e-4 relative, variance components 1e-3
 relative, singular flag equal. Checked: mh.fit (statsmodels path for several factors, fast
 engine for one) and the intercepts engine.
@@ -17,7 +17,7 @@ import pytest
 
 import mlm_helpers as mh
 
-REF = Path(__file__).parent / "reference"
+REF = Path(__file__).parents[1] / "reference"
 # id -> (data file, response, groups, predictors)
 MODELS = {
     "crossed_reml": ("designs_crossed", ["student", "rater"], ["x_student", "x_rater"], True),

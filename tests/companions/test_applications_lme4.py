@@ -1,6 +1,6 @@
 """The fits of chapter 13 (case studies) agree with R's lme4 (tests/reference/lme4_applications.csv).
 
-Tolerances as in tests/test_reference_lme4.py: log-likelihood 1e-4 absolute; fixed effects
+Tolerances as in tests/model/test_reference_lme4.py: log-likelihood 1e-4 absolute; fixed effects
 and standard errors 1e-4 relative; variance components 1e-3 relative; singular flag equal.
 The reference is written by tests/reference/lme4_applications.R.
 """
@@ -18,7 +18,7 @@ import statsmodels.formula.api as smf
 import mlm_helpers as mh
 from mlm_helpers import centring
 
-REF_DIR = Path(__file__).parent / "reference"
+REF_DIR = Path(__file__).parents[1] / "reference"
 
 # id -> (data set, formula, REML)
 MODELS = {

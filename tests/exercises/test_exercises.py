@@ -37,7 +37,7 @@ from mlm_helpers.errors import FewGroupsWarning, MLMInputError, SingularFitWarni
 from mlm_helpers.model.deviance import deviance_many, deviance_pieces, sufficient_stats
 from mlm_helpers.model.frame import build_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
