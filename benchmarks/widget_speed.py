@@ -24,11 +24,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-import mlm_helpers  # noqa: E402
-
 
 def explorers() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(mlm_helpers.__path__) if m.name.endswith("_explorer"))
+    """The explorer modules (every module of mlm_helpers.explorers but the widget that hosts them)."""
+    import mlm_helpers.explorers as pkg
+
+    return sorted(f"explorers.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if m.name != "widget")
 
 
 def grid(spec: tuple[float, float, float, float]) -> list[float]:
