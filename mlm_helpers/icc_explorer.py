@@ -41,7 +41,7 @@ from .errors import MLMInputError
 from .explorer_widget import SliderExplorer
 from .live_figure import snap_limits
 
-__all__ = ["PARAMS", "DEFAULT_SEED", "simulate", "compute", "draw", "describe", "widget"]
+__all__ = ["PARAMS", "LABELS", "READOUTS", "DEFAULT_SEED", "simulate", "compute", "draw", "describe", "widget"]
 
 #: Slider name -> (min, max, step, default).
 PARAMS: dict[str, tuple[float, float, float, float]] = {
@@ -56,6 +56,15 @@ LABELS = {
     "sigma2": "within-group variance σ²",
     "n_groups": "number of groups J",
     "group_size": "group size m",
+}
+#: The numbers the explorer can show: name -> (label in the book's notation, what it means).
+READOUTS = {
+    "true_icc": ("true ICC ρ", "τ₀₀ / (τ₀₀ + σ²): the share of the variance between groups, set by the sliders"),
+    "icc": ("estimated ICC ρ̂", "the same share estimated from this simulated data set (REML fit)"),
+    "design_effect": ("design effect", "1 + (m − 1)ρ: how many times larger the variance of the mean is than "
+                      "with independent observations"),
+    "se_naive": ("naive SE", "standard error of the mean that ignores the groups (too small when ρ > 0)"),
+    "se_mixed": ("mixed-model SE", "standard error of the mean from the random-intercept model"),
 }
 
 BLUE, VERMILLION, GREEN, GREY = "#0072B2", "#D55E00", "#009E73", "0.3"
@@ -247,8 +256,8 @@ class _Panels:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))  # few tick labels: text is slow to render
         ax.set_ylabel("outcome y (simulated units)")
         ax.set_xlabel("groups, sorted by their mean")
-        ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=3)
-        self.title = ax.set_title("", fontsize=10, loc="left")
+        ax.legend(loc="upper left", fontsize="small", frameon=False, ncol=3)
+        self.title = ax.set_title("", fontsize="medium", loc="left")
         self.title.set_visible(not live)
         self.whiskers: list[Any] = []
         self.centres: list[Any] = []
@@ -264,7 +273,7 @@ class _Panels:
         ax_ci.set_xlim(-0.6, 1.6)
         ax_ci.yaxis.set_major_locator(MaxNLocator(nbins=5))
         ax_ci.set_ylabel("95% interval for the mean (simulated units)")
-        ax_ci.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
+        ax_ci.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize="small", frameon=False)
 
     def dynamic(self) -> list[Any]:
         """The artists that change with the sliders (for :class:`~mlm_helpers.live_figure.LiveFigure`)."""

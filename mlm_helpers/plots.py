@@ -271,11 +271,11 @@ def caterpillar_plot(
         ax.set_ylabel(ylabel)
     ax.set_xlabel(f"{label}s, ranked by the estimate ({len(tab)} {label}s)")
     if len(tab) <= 40:
-        ax.set_xticks(pos, tab.index, rotation=90, fontsize=8)
+        ax.set_xticks(pos, tab.index, rotation=90, fontsize="small")
     else:
         ax.set_xticks([])
     ref_text = f"the average ({ref:.3g})" if add_fixed else "0"
-    ax.set_title(f"{int(excl.sum())} of {len(tab)} {level:.0%} intervals exclude {ref_text}", fontsize=10)
+    ax.set_title(f"{int(excl.sum())} of {len(tab)} {level:.0%} intervals exclude {ref_text}", fontsize="medium")
     ax.set_xlim(0, len(tab) + 1)
     return fig
 
@@ -377,7 +377,7 @@ def shrinkage_plot(
         ax.set_xlabel(xlabel or str(own_f.columns[0]))
         ax.set_ylabel(ylabel or str(own_f.columns[1]))
         ax.autoscale_view()
-        ax.legend(loc="best", fontsize=9, frameon=False)
+        ax.legend(loc="best", fontsize="medium", frameon=False)
         return fig
     a, b = a[:, 0], b[:, 0]
     name = str(own_f.columns[0])
@@ -409,7 +409,7 @@ def shrinkage_plot(
         if ylabel:
             ax.set_ylabel(ylabel)
     ax.autoscale_view()
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=9, frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="medium", frameon=False)
     return fig
 
 
@@ -553,7 +553,7 @@ def spaghetti_plot(
             line = result.predict(_newdata_for(d, x, grid), include_random=False)
             lab = "average line (fixed effects)"
         ax.plot(grid, line, color=_VERM, linewidth=3, label=lab)
-        ax.legend(loc="upper left", fontsize=9, frameon=False)
+        ax.legend(loc="upper left", fontsize="medium", frameon=False)
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
     return fig

@@ -44,7 +44,7 @@ from matplotlib.figure import Figure
 from .errors import MLMInputError
 from .explorer_widget import SliderExplorer
 
-__all__ = ["PARAMS", "GAMMA00", "GAMMA10", "TAU00", "SIGMA2", "X_RANGE", "N_LINES", "N_SIM", "DEFAULT_SEED",
+__all__ = ["PARAMS", "LABELS", "READOUTS", "GAMMA00", "GAMMA10", "TAU00", "SIGMA2", "X_RANGE", "N_LINES", "N_SIM", "DEFAULT_SEED",
            "between_variance", "compute", "draw", "describe", "widget"]
 
 #: Sliders: name -> (min, max, step, default).
@@ -65,6 +65,14 @@ X_CHECK = np.linspace(-2.0, 2.0, 9)
 _BLUE, _VERM, _GREEN = "#0072B2", "#D55E00", "#009E73"
 #: Slider labels.
 LABELS = {"tau11": "slope variance τ₁₁", "corr": "correlation of u₀ and u₁"}
+#: The numbers the explorer can show: name -> (label in the book's notation, what it means).
+READOUTS = {
+    "tau01": ("covariance τ₀₁", "covariance of intercepts and slopes: correlation × √(τ₀₀ τ₁₁)"),
+    "x_min": ("x at the smallest variance", "−τ₀₁ / τ₁₁ (kept inside the plotted range): where the groups' "
+              "lines are closest together"),
+    "var_min": ("smallest between-group variance", "τ₀₀ + 2τ₀₁x + τ₁₁x² at that x: how far apart the lines are "
+                "there"),
+}
 #: The widget's right panel shows variances up to this, for every setting (the largest, at
 #: tau11 = 1.6 and |corr| = 1, is 17.4 at x = -2 or 2; sample variances of the simulated groups stay
 #: below 21 in 600 draws).
@@ -197,8 +205,8 @@ class _View:
         a1.set_ylim(GAMMA00 - 12, GAMMA00 + 12)
         a1.set_xlabel("x: SES centred within school (SES units)")
         a1.set_ylabel("expected math score (points)")
-        a1.legend(loc="upper left", fontsize=8, frameon=False)
-        self.title1 = a1.set_title("", fontsize=9)
+        a1.legend(loc="upper left", fontsize="medium", frameon=False)
+        self.title1 = a1.set_title("", fontsize="medium")
         x = np.linspace(*X_RANGE, 201)
         (self.curve,) = a2.plot(x, x * 0, color=_GREEN, linewidth=2,
                                 label=r"$\tau_{00} + 2\tau_{01}x + \tau_{11}x^2$")
@@ -208,8 +216,8 @@ class _View:
         a2.set_xlim(*X_RANGE)
         a2.set_xlabel("x: SES centred within school (SES units)")
         a2.set_ylabel(r"variance between groups (points$^2$)")
-        a2.legend(loc="upper center", fontsize=8, frameon=False)
-        self.title2 = a2.set_title("", fontsize=9)
+        a2.legend(loc="upper center", fontsize="medium", frameon=False)
+        self.title2 = a2.set_title("", fontsize="medium")
         if live:
             a2.set_ylim(0, _VMAX_LIVE)
             self.title1.set_visible(False)
