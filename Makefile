@@ -7,13 +7,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lab lint clean help
+.PHONY: book test lab lint clean help pdf
 
 help:
 	@echo "make book   build the HTML book (executes every chapter) -> _build/html/index.html"
 	@echo "make test   run the whole test suite (unit tests, nbval, strict book build)"
 	@echo "make lab    open JupyterLab on the chapters"
 	@echo "make lint   ruff over the package, tests and notebooks"
+	@echo "make pdf    one PDF of the whole book (Chromium) -> _build/pdf/mlm-book.pdf"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,12 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# One PDF of the whole book: a single-page build from the stored outputs, printed by headless
+# Chromium (tools/make_pdf.py says why Chromium and not LaTeX). Also copied into
+# _build/html/_static/ when the HTML book exists, where the landing page links to it.
+pdf: $(STAMP)
+	$(BIN)/python tools/make_pdf.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters

@@ -98,3 +98,28 @@ def test_launch_gate_rules():
     none = gate.gate_buttons({"repository_url": gate.DEFAULT_REPOSITORY, "use_repository_button": True,
                               "launch_buttons": {"binderhub_url": "https://mybinder.org"}})
     assert none["launch_buttons"] == {} and not none["use_repository_button"]
+
+
+@pytest.mark.slow
+def test_landing_page_links_every_chapter(built_book):
+    """The landing page's chapter list is generated from _toc.yml: every chapter there is linked."""
+    html, _ = built_book
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    chapters = [c["file"] for part in toc["parts"] for c in part["chapters"] if c["file"].startswith("chapters/")]
+    text = (html / "book" / "index.html").read_text(encoding="utf-8")
+    missing = [c for c in chapters if f'href="../{c}.html"' not in text]
+    assert not missing, f"chapters not linked from the landing page: {missing}"
+    assert "as they are written" not in text and "being written" not in text
+
+
+@pytest.mark.slow
+def test_chapter_pages_load_no_widget_manager(built_book):
+    """The static explorers carry chapters 02-04; no page loads require.js or the widget manager
+    unless it shows a live widget."""
+    html, _ = built_book
+    for page in sorted((html / "chapters").glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        if "application/vnd.jupyter.widget-view+json" not in text:
+            assert "embed-amd.js" not in text and "require.js" not in text, page.name
+            assert "widget-state+json" not in text, page.name
+        assert "fontawesome/6.5.2/js/all.min.js" not in text, page.name

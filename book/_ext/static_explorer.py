@@ -47,6 +47,7 @@ SCRIPT = """
     var data = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
     var img = box.querySelector('img.explorer-frame');
     var status = box.querySelector('.explorer-status');
+    var zoom = box.querySelector('a.explorer-zoom');
     var inputs = box.querySelectorAll('input[type="range"]');
     var pending = null;
     img.addEventListener('load', function () {
@@ -79,6 +80,7 @@ SCRIPT = """
       });
       var src = data.base + frame.img;
       img.alt = frame.alt;
+      if (zoom) { zoom.href = src; }
       if (img.getAttribute('src') !== src) {
         pending = src;
         box.classList.add('is-loading');
@@ -106,6 +108,7 @@ STYLE = """
 .static-explorer output { font-variant-numeric: tabular-nums; min-width: 2.5em; font-weight: 600; }
 .static-explorer .explorer-picture { position: relative; }
 .static-explorer img { max-width: 100%; height: auto; display: block; transition: opacity 0.15s; }
+.static-explorer a.explorer-zoom { display: block; cursor: zoom-in; }
 .static-explorer.is-loading img { opacity: 0.35; }
 .static-explorer .explorer-status { position: absolute; top: 0.5em; left: 0.5em; padding: 0.2em 0.6em;
   border-radius: 4px; background: var(--pst-color-background, #fff); color: var(--pst-color-text-base, #222);
@@ -227,7 +230,8 @@ class StaticExplorer(SphinxDirective):
         values = _parse_values(self.options.get("values", ""))
         alt_text = " ".join(self.options["alt"].split())
         payload = render_frames(module_name, vary, outdir, numbers, values=values, alt=alt_text)
-        depth = self.env.docname.count("/")
+        # A single-page build (make pdf) puts every page at the root of the output.
+        depth = 0 if builder.name == "singlehtml" else self.env.docname.count("/")
         payload["base"] = "../" * depth + f"_static/explorers/{slug}/"
         uid = f"explorer-{slug}"
         controls = []
@@ -250,10 +254,12 @@ class StaticExplorer(SphinxDirective):
         body = (
             f'<div class="static-explorer" id="{uid}" data-module="{html.escape(module_name)}" aria-busy="false">'
             f'<div class="explorer-controls" role="group" aria-label="Sliders">{"".join(controls)}</div>'
-            f'<dl class="explorer-numbers" aria-live="polite">{"".join(rows)}</dl>'
-            f'<div class="explorer-picture"><img class="explorer-frame" src="{payload["base"]}{first["img"]}" '
-            f'alt="{html.escape(first["alt"], quote=True)}">'
+            f'<div class="explorer-picture"><a class="explorer-zoom" href="{payload["base"]}{first["img"]}" '
+            'title="Open the picture at full size">'
+            f'<img class="explorer-frame" src="{payload["base"]}{first["img"]}" '
+            f'alt="{html.escape(first["alt"], quote=True)}"></a>'
             '<p class="explorer-status" role="status"></p></div>'
+            f'<dl class="explorer-numbers" aria-live="polite">{"".join(rows)}</dl>'
             + (f'<p class="explorer-caption">{html.escape(caption)}</p>' if caption else "")
             + '<p class="explorer-note">Precomputed frames: these sliders work in the HTML book without '
             "Python, on a grid of values. Run the notebook to refit the model for any value.</p>"
