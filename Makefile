@@ -44,6 +44,7 @@ lab: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check mlm_helpers tests benchmarks chapters tools
+	$(BIN)/ruff format --check chapters
 
 clean:
 	rm -rf _build
