@@ -38,10 +38,20 @@
     });
   }
 
+  // myst-nb's "Show code cell source" toggles (hide-input cells) are named "Toggle hidden
+  // content", which a speech-input user cannot guess from what they see: name them by their
+  // visible text (the "Show ..." or "Hide ..." line on show).
+  function nameCodeToggles() {
+    document.querySelectorAll("details.hide > summary[aria-label]").forEach(function (summary) {
+      if (summary.querySelector(".admonition-title")) { summary.removeAttribute("aria-label"); }
+    });
+  }
+
   function init() {
     zoomableFigures();
     nameTocToggles();
     nameSearchButton();
+    nameCodeToggles();
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); }
   else { init(); }
