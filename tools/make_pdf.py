@@ -89,6 +89,22 @@ PREPARE = r"""
 """
 
 
+def single_page(folder: Path) -> Path:
+    """The single-page build's page, placed where its links work.
+
+    Sphinx's ``singlehtml`` writes every link relative to the output's root, but Jupyter Book
+    saves the page as ``<root doc>.html`` (here ``book/index.html``; ``index.html`` only
+    redirects there). A copy at the root, ``book.html``, finds its styles, scripts and images.
+    """
+    import yaml
+
+    out = folder / "_build" / "singlehtml"
+    root = yaml.safe_load((ROOT / "_toc.yml").read_text())["root"]
+    page = out / "book.html"
+    shutil.copy2(out / f"{root}.html", page)
+    return page
+
+
 def print_pdf(page_file: Path, out: Path) -> Path:
     """Print a built single page to ``out`` with Chromium.
 
@@ -114,10 +130,12 @@ def print_pdf(page_file: Path, out: Path) -> Path:
             page = browser.new_page(viewport={"width": 1000, "height": 1400})
             page.goto(page_file.as_uri(), wait_until="load", timeout=300_000)
             if page.locator(".math").count():
-                page.wait_for_function(
-                    "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
-                    " && document.querySelectorAll('mjx-container').length > 0", timeout=300_000)
-                page.evaluate("() => MathJax.startup.promise")
+                # MathJax typesets the whole book (about 1,200 formulas): minutes on a slow machine.
+                page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                       timeout=120_000)
+                page.evaluate("() => MathJax.startup.promise.then(() => true)")
+                page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0",
+                                       timeout=900_000)
             page.evaluate(PREPARE)
             page.emulate_media(media="print")
             page.wait_for_timeout(500)
@@ -137,7 +155,7 @@ def make_pdf(folder: Path = ROOT / "_build" / "pdf") -> Path:
     code = build(folder, "singlehtml", strict=False)
     if code != 0:
         raise SystemExit(f"the single-page build failed (exit {code})")
-    pdf = print_pdf(folder / "_build" / "singlehtml" / "index.html", folder / PDF_NAME)
+    pdf = print_pdf(single_page(folder), folder / PDF_NAME)
     html_static = ROOT / "_build" / "html" / "_static"
     if html_static.is_dir():
         shutil.copy2(pdf, html_static / PDF_NAME)
@@ -151,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     folder = Path(args.out)
     if args.print_only:
-        pdf = print_pdf(folder / "_build" / "singlehtml" / "index.html", folder / PDF_NAME)
+        pdf = print_pdf(single_page(folder), folder / PDF_NAME)
     else:
         pdf = make_pdf(folder)
     print(f"{pdf} ({pdf.stat().st_size / 1e6:.1f} MB)")

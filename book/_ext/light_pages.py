@@ -200,7 +200,19 @@ def _shrink_images(app: Sphinx, exception: Exception | None) -> None:
             shrink_png(png)
 
 
+def _single_page_visitors(app: Sphinx) -> None:
+    """myst-nb registers its folded-code node for the ``html`` builder only; the single-page
+    build of ``make pdf`` (builder ``singlehtml``, which other extensions register visitors
+    for, so Sphinx does not fall back to ``html``) needs the same visitors."""
+    try:
+        from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput, visit_HideCellInput
+    except ImportError:  # pragma: no cover - another myst-nb layout
+        return
+    app.registry.add_translation_handlers(HideCodeCellNode, singlehtml=(visit_HideCellInput, depart_HideCellInput))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    _single_page_visitors(app)
     app.connect("build-finished", _shrink_images)
     app.connect("build-finished", _strip_fontawesome_js)
     app.connect("doctree-read", _drop_widget_manager, priority=900)

@@ -230,7 +230,7 @@ class StaticExplorer(SphinxDirective):
         values = _parse_values(self.options.get("values", ""))
         alt_text = " ".join(self.options["alt"].split())
         payload = render_frames(module_name, vary, outdir, numbers, values=values, alt=alt_text)
-        # A single-page build (make pdf) puts every page at the root of the output.
+        # A single-page build (make pdf) writes every link relative to the output's root.
         depth = 0 if builder.name == "singlehtml" else self.env.docname.count("/")
         payload["base"] = "../" * depth + f"_static/explorers/{slug}/"
         uid = f"explorer-{slug}"
