@@ -73,6 +73,7 @@ def toc_pages() -> list[str]:
 
 
 COMPRESSIBLE = (".html", ".css", ".js", ".json", ".svg", ".txt", ".ttf")
+GZIP = True  # --no-gzip: serve every file as it is (the worst case: a host that does not compress)
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -83,7 +84,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def send_head(self):  # type: ignore[override]
         path = Path(self.translate_path(self.path))
-        if (path.suffix in COMPRESSIBLE and path.is_file()
+        if (GZIP and path.suffix in COMPRESSIBLE and path.is_file()
                 and "gzip" in self.headers.get("Accept-Encoding", "")):
             body = gzip.compress(path.read_bytes(), compresslevel=6)
             self.send_response(200)
@@ -124,7 +125,9 @@ def measure_page(browser, base: str, page_name: str, html: Path, width: int = 12
     cdp.on("Network.loadingFinished",
            lambda e: sizes.__setitem__(e["requestId"], float(e.get("encodedDataLength", 0))))
     try:
-        page.goto(base + page_name + ".html", wait_until="load", timeout=120_000)
+        response = page.goto(base + page_name + ".html", wait_until="load", timeout=120_000)
+        if response is None or response.status != 200:
+            raise SystemExit(f"{page_name}.html: HTTP {response.status if response else '?'} (is the book built there?)")
         fcp = page.evaluate(
             "() => { const e = performance.getEntriesByName('first-contentful-paint')[0]; return e ? e.startTime : null; }")
         # Scroll through the page so lazily loaded images are fetched as a reader's would be.
@@ -180,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="page weight and first paint on slow 4G")
     ap.add_argument("html", nargs="?", default=str(ROOT / "_build" / "fast" / "_build" / "html"))
     ap.add_argument("--pages", nargs="*", help="pages to measure (default: all pages of the toc)")
+    ap.add_argument("--no-gzip", action="store_true", help="serve files uncompressed")
     args = ap.parse_args(argv)
+    global GZIP
+    GZIP = not args.no_gzip
     rows = measure(Path(args.html), args.pages)
     print(f"slow 4G: {SLOW_4G['downloadThroughput'] * 8 / 1e6:.2f} Mbit/s down, "
           f"{SLOW_4G['latency']:.0f} ms latency, CPU {CPU_SLOWDOWN}x slower")

@@ -267,3 +267,22 @@ def test_phone_screenshots(built_book, browser):
             figures.nth(k).screenshot(path=str(SHOTS / f"390_07_figure_{k + 1}.png"))
     finally:
         context.close()
+
+
+# ---- Page weight and first paint (benchmarks/page_weight.py) -----------------------------------
+
+def test_chapter_pages_are_light(built_book):
+    """Every chapter page loads under 2.5 MB (raw, all resources) and paints within 3 s on
+    Lighthouse's slow-4G link, served gzip-compressed as any web host serves it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("page_weight", ROOT / "benchmarks" / "page_weight.py")
+    pw = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pw)
+    html, _ = built_book
+    chapters = [p for p in pw.toc_pages() if p.startswith("chapters/")]
+    rows = pw.measure(html, chapters)
+    heavy = [(r["page"], round(r["weight_mb"], 2)) for r in rows if r["weight_mb"] >= pw.WEIGHT_LIMIT_MB]
+    slow = [(r["page"], round(r["first_paint_s"], 2)) for r in rows if not r["first_paint_s"] < pw.PAINT_LIMIT_S]
+    assert not heavy, f"pages over {pw.WEIGHT_LIMIT_MB} MB: {heavy}"
+    assert not slow, f"first paint at or over {pw.PAINT_LIMIT_S} s: {slow}"
