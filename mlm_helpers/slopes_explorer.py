@@ -238,12 +238,17 @@ class _View:
         self.dots.set_offsets(np.column_stack([out["x_check"], out["var_check"]]))
         if self.live:
             return
-        self.title1.set_text(rf"$\tau_{{11}}$ = {out['tau11']:.2f}, corr = {out['corr']:.2f} ($\tau_{{01}}$ = "
-                             rf"{out['tau01']:.2f}): lines closest at x = {out['x_min']:.2f}")
+        self.title1.set_text(rf"$\tau_{{11}}$ = {_r2(out['tau11']):.2f}, corr = {_r2(out['corr']):.2f} "
+                             rf"($\tau_{{01}}$ = {_r2(out['tau01']):.2f}): lines closest at x = {_r2(out['x_min']):.2f}")
         a2.set_ylim(0, max(8.0, 1.15 * float(max(out["var_between"].max(), out["var_check"].max()))))
         v = out["vpc_at"]
         self.title2.set_text(f"share of variance between groups (VPC):\n{v[-2.0]:.3f} at x = -2, "
                              f"{v[0.0]:.3f} at 0, {v[2.0]:.3f} at 2")
+
+
+def _r2(v: float) -> float:
+    """``v`` rounded to two decimals without a signed zero (-0.001 and -0.0 print as 0.00)."""
+    return round(float(v), 2) + 0.0
 
 
 def describe(out: dict) -> str:
@@ -255,8 +260,8 @@ def describe(out: dict) -> str:
     <b>τ₁₁ = 0.60, corr = -0.25</b> (τ₀₁ = -0.32): the lines are closest at x = 0.53.
     """
     v = out["vpc_at"]
-    return (f"<b>τ₁₁ = {out['tau11']:.2f}, corr = {out['corr']:.2f}</b> (τ₀₁ = {out['tau01']:.2f}): "
-            f"the lines are closest at x = {out['x_min']:.2f}.<br>"
+    return (f"<b>τ₁₁ = {_r2(out['tau11']):.2f}, corr = {_r2(out['corr']):.2f}</b> "
+            f"(τ₀₁ = {_r2(out['tau01']):.2f}): the lines are closest at x = {_r2(out['x_min']):.2f}.<br>"
             f"Share of the variance between groups (VPC): {v[-2.0]:.3f} at x = -2, {v[0.0]:.3f} at x = 0, "
             f"{v[2.0]:.3f} at x = 2.")
 
