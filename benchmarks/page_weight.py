@@ -148,7 +148,7 @@ def measure_page(browser, base: str, page_name: str, html: Path, width: int = 12
             "biggest": [(round(b / 1e6, 2), u.rsplit("/", 1)[-1].split("?")[0][:32]) for b, u in biggest]}
 
 
-def measure(html: Path, pages: list[str] | None = None) -> list[dict]:
+def measure(html: Path, pages: list[str] | None = None, browser=None) -> list[dict]:
     """Measure ``pages`` (default: every page of the toc) of the book built in ``html``.
 
     Parameters
@@ -157,26 +157,29 @@ def measure(html: Path, pages: list[str] | None = None) -> list[dict]:
         The built HTML folder (``.../_build/html``).
     pages : list of str, optional
         Page names without extension, e.g. ``"chapters/02_icc"``.
+    browser : playwright Browser, optional
+        A running Chromium (the tests share theirs); else one is started.
 
     Returns
     -------
     list of dict
-        One row per page: ``page``, ``weight_mb``, ``first_paint_s``, ``requests``, ``biggest``.
+        One row per page: ``page``, ``weight_mb``, ``transfer_mb``, ``first_paint_s``,
+        ``requests``, ``biggest``.
     """
+    pages = pages or toc_pages()
+    if browser is not None:
+        with serve(html) as base:
+            return [measure_page(browser, base, name, html) for name in pages]
     from playwright.sync_api import sync_playwright
 
     if CHROMIUM is None:
         raise SystemExit("Chromium is not installed (apt-get install chromium)")
-    pages = pages or toc_pages()
-    rows = []
-    with serve(html) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    with sync_playwright() as pw:
+        own = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
-            for name in pages:
-                rows.append(measure_page(browser, base, name, html))
+            return measure(html, pages, browser=own)
         finally:
-            browser.close()
-    return rows
+            own.close()
 
 
 def main(argv: list[str] | None = None) -> int:
