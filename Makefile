@@ -10,13 +10,14 @@ STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 SETTINGS  := binder/jupyter_config.json binder/overrides.json tools/jupyter_settings.py
 
-.PHONY: book test lab lab-chapters lint clean clean-all help
+.PHONY: book test lab lab-chapters lint clean clean-all help pdf
 
 help:
 	@echo "make book   build the HTML book (executes every chapter) -> _build/html/index.html"
 	@echo "make test   run the whole test suite (unit tests, nbval, strict book build)"
 	@echo "make lab    open JupyterLab on the student copies (_build/student, solutions folded)"
 	@echo "make lint   ruff over the package, tests and notebooks; mypy over the package"
+	@echo "make pdf    one PDF of the whole book (Chromium) -> _build/pdf/mlm-book.pdf"
 
 # Run time: what `make lab` needs (requirements.txt, the package, the Jupyter settings).
 $(RUN_STAMP): requirements.txt pyproject.toml $(SETTINGS)
@@ -42,6 +43,12 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# One PDF of the whole book: a single-page build from the stored outputs, printed by headless
+# Chromium (tools/make_pdf.py says why Chromium and not LaTeX). Also copied into
+# _build/html/_static/ when the HTML book exists, where the landing page links to it.
+pdf: $(STAMP)
+	$(BIN)/python tools/make_pdf.py
+
 # Students' route: the student copies (solutions folded until clicked, glued numbers filled in).
 # Copies that exist are kept (they hold the student's answers); `make student` rewrites them.
 # The chapters themselves open with `make lab-chapters` (authors).
@@ -56,6 +63,7 @@ lab-chapters: $(RUN_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check mlm_helpers tests benchmarks chapters tools
 	$(BIN)/mypy mlm_helpers
+	$(BIN)/ruff format --check chapters
 
 # Spares the student copies (_build/student), which an instructor may be handing out;
 # `make clean-all` removes them too.

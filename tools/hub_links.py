@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     url, branch = repository_from_config() if not (args.repo and args.branch) else (args.repo, args.branch)
     repo, branch = args.repo or url, args.branch or branch
+    if not repo:
+        raise SystemExit("no repository to link to: set repository.url in _config.yml "
+                         "(the public repository of the course) or pass --repo URL")
     notebooks = sorted(p.name for p in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
     for nb in notebooks:
         link = hub_link(args.hub, repo, nb, branch=branch, folder=args.folder)

@@ -37,11 +37,12 @@ from ..errors import MLMInputError
 from ..model.deviance import SuffStats, sufficient_stats
 from ..model.engines.fast import fit_fast
 from ..model.result import MixedResult
+from ..plots.style import OKABE_ITO
 
 __all__ = ["residual_table", "residual_plot", "qq_plot", "group_variance", "variance_test", "group_sd_plot",
            "influence", "influence_plot"]
 
-BLUE, VERMILLION, GREEN, ORANGE, GREY = "#0072B2", "#D55E00", "#009E73", "#E69F00", "#777777"
+BLUE, VERMILLION, GREEN, ORANGE, GREY = OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"], OKABE_ITO["orange"], "#777777"
 
 
 def _check(result: object) -> MixedResult:
@@ -147,7 +148,7 @@ def residual_plot(result: MixedResult, *, n_bins: int = 20, xlabel: str = "fitte
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(f"level-1 residuals, {len(tab)} rows: SD {r.std(ddof=1):.2f}")
-    ax.legend(loc="upper right", frameon=False, fontsize=8)
+    ax.legend(loc="upper right", frameon=False, fontsize="medium")
     fig.tight_layout()
     return fig
 
@@ -216,13 +217,13 @@ def qq_plot(result: MixedResult, which: str = "residual", *, term: str | None = 
         for name in dev.index[: int(label_extremes)]:
             pos = values.index.get_loc(name)
             ax.annotate(str(name), (theo[pos], values.iloc[pos]), textcoords="offset points", xytext=(4, -10),
-                        fontsize=8)
+                        fontsize="medium")
     title = f"{what}: {n} points"
     if 3 <= n <= 5000:  # scipy's Shapiro-Wilk p-value is exact up to 5000 points
         title += f", Shapiro-Wilk p = {stats.shapiro(values.to_numpy())[1]:.3f}"
     ax.set_xlabel("standard normal quantile")
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize="medium")
     fig.tight_layout()
     return fig
 
@@ -336,8 +337,8 @@ def group_sd_plot(result: MixedResult, against: str = "n", *, xlabel: str | None
     ax.set_xlabel(xlabel or ("rows in the group" if against == "n" else "mean fitted value of the group"))
     ax.set_ylabel(ylabel)
     ax.set_title(f"Brown-Forsythe test: F = {test['statistic']:.2f}, p = {test['p']:.3g}; "
-                 f"largest / smallest SD = {test['sd_ratio']:.1f}", fontsize=10)
-    ax.legend(loc="upper right", frameon=False, fontsize=8)
+                 f"largest / smallest SD = {test['sd_ratio']:.1f}", fontsize="medium")
+    ax.legend(loc="upper right", frameon=False, fontsize="medium")
     fig.tight_layout()
     return fig
 
@@ -468,10 +469,10 @@ def influence_plot(infl: pd.DataFrame, column: str = "cooks_d", *, n_label: int 
         for c in (-cut, cut):
             ax.axhline(c, color=GREY, linestyle=":", linewidth=1.2)
     for k in sorted(top):
-        ax.annotate(str(infl.index[k]), (pos[k], values[k]), textcoords="offset points", xytext=(4, 2), fontsize=8)
+        ax.annotate(str(infl.index[k]), (pos[k], values[k]), textcoords="offset points", xytext=(4, 2), fontsize="small")
     ax.set_xlabel(f"{infl.index.name or 'group'} (in data order)")
     ax.set_ylabel(ylabel or column)
     ax.set_xticks([])
-    ax.set_title(f"leave one group out: {column}, largest |value| {np.nanmax(np.abs(values)):.2f}", fontsize=10)
+    ax.set_title(f"leave one group out: {column}, largest |value| {np.nanmax(np.abs(values)):.2f}", fontsize="medium")
     fig.tight_layout()
     return fig

@@ -36,10 +36,11 @@ from matplotlib.figure import Figure
 
 from ..errors import FewGroupsWarning, MissingDataWarning, MLMInputError
 from ..model.fitting import fit
+from ..plots.style import OKABE_ITO
 
 __all__ = ["pooling_estimates", "plot_pooling"]
 
-BLUE, VERMILLION, GREY = "#0072B2", "#D55E00", "0.35"
+BLUE, VERMILLION, GREY = OKABE_ITO["blue"], OKABE_ITO["vermillion"], "0.35"
 
 
 def _check_column(data: pd.DataFrame, name: str, role: str) -> None:

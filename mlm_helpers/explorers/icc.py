@@ -39,9 +39,10 @@ from matplotlib.ticker import MaxNLocator
 from ..companions.clustering import fit_ri_balanced
 from ..errors import MLMInputError
 from ..plots.live_figure import snap_limits
+from ..plots.style import OKABE_ITO
 from .widget import SliderExplorer
 
-__all__ = ["PARAMS", "DEFAULT_SEED", "simulate", "compute", "draw", "describe", "widget"]
+__all__ = ["PARAMS", "LABELS", "READOUTS", "DEFAULT_SEED", "simulate", "compute", "draw", "describe", "widget"]
 
 #: Slider name -> (min, max, step, default).
 PARAMS: dict[str, tuple[float, float, float, float]] = {
@@ -57,8 +58,17 @@ LABELS = {
     "n_groups": "number of groups J",
     "group_size": "group size m",
 }
+#: The numbers the explorer can show: name -> (label in the book's notation, what it means).
+READOUTS = {
+    "true_icc": ("true ICC ρ", "τ₀₀ / (τ₀₀ + σ²): the share of the variance between groups, set by the sliders"),
+    "icc": ("estimated ICC ρ̂", "the same share estimated from this simulated data set (REML fit)"),
+    "design_effect": ("design effect", "1 + (m − 1)ρ: how many times larger the variance of the mean is than "
+                      "with independent observations"),
+    "se_naive": ("naive SE", "standard error of the mean that ignores the groups (too small when ρ > 0)"),
+    "se_mixed": ("mixed-model SE", "standard error of the mean from the random-intercept model"),
+}
 
-BLUE, VERMILLION, GREEN, GREY = "#0072B2", "#D55E00", "#009E73", "0.3"
+BLUE, VERMILLION, GREEN, GREY = OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"], "0.3"
 _MAX_GROUPS = int(PARAMS["n_groups"][1])
 _MAX_SIZE = int(PARAMS["group_size"][1])
 _Z95 = 1.959963984540054
@@ -247,8 +257,8 @@ class _Panels:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))  # few tick labels: text is slow to render
         ax.set_ylabel("outcome y (simulated units)")
         ax.set_xlabel("groups, sorted by their mean")
-        ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=3)
-        self.title = ax.set_title("", fontsize=10, loc="left")
+        ax.legend(loc="upper left", fontsize="small", frameon=False, ncol=3)
+        self.title = ax.set_title("", fontsize="medium", loc="left")
         self.title.set_visible(not live)
         self.whiskers: list[Any] = []
         self.centres: list[Any] = []
@@ -264,7 +274,7 @@ class _Panels:
         ax_ci.set_xlim(-0.6, 1.6)
         ax_ci.yaxis.set_major_locator(MaxNLocator(nbins=5))
         ax_ci.set_ylabel("95% interval for the mean (simulated units)")
-        ax_ci.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
+        ax_ci.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize="small", frameon=False)
 
     def dynamic(self) -> list[Any]:
         """The artists that change with the sliders (for :class:`~mlm_helpers.plots.live_figure.LiveFigure`)."""

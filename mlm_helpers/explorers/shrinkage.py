@@ -39,9 +39,10 @@ from ..errors import MLMInputError
 from ..model.deviance import sufficient_stats_arrays
 from ..model.engines.fast import fit_fast
 from ..plots.live_figure import snap_limits
+from ..plots.style import OKABE_ITO
 from .widget import SliderExplorer
 
-__all__ = ["PARAMS", "N_GROUPS", "GRAND_MEAN", "SIGMA2", "DEFAULT_SEED", "group_sizes", "compute", "draw", "describe",
+__all__ = ["PARAMS", "LABELS", "READOUTS", "N_GROUPS", "GRAND_MEAN", "SIGMA2", "DEFAULT_SEED", "group_sizes", "compute", "draw", "describe",
            "widget"]
 
 #: Sliders: name -> (min, max, step, default).
@@ -51,6 +52,15 @@ PARAMS: dict[str, tuple[float, float, float, float]] = {
 }
 #: Slider labels.
 LABELS = {"group_size": "average group size", "ratio": "variance ratio τ₀₀ / σ²"}
+#: The numbers the explorer can show: name -> (label in the book's notation, what it means).
+READOUTS = {
+    "mse_raw": ("MSE of raw means", "mean squared distance of the groups' raw means from their true means"),
+    "mse_shrunk": ("MSE of shrunken estimates", "the same for the model's estimates (conditional modes); "
+                   "smaller when shrinkage helps"),
+    "tau00_hat": ("estimated τ₀₀", "between-group variance estimated from this data set (REML)"),
+    "n_half": ("m at λ = 0.5", "σ² / τ₀₀: the group size at which a group's estimate sits halfway between "
+               "its raw mean and the overall mean"),
+}
 #: Number of simulated groups.
 N_GROUPS = 20
 #: True overall mean and residual variance of the simulation.
@@ -59,7 +69,7 @@ SIGMA2 = 100.0
 #: Seed of the first draw (the "new draw" button moves on from it).
 DEFAULT_SEED = 4
 
-_BLUE, _VERM, _GREEN = "#0072B2", "#D55E00", "#009E73"
+_BLUE, _VERM, _GREEN = OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"]
 #: The widget's right panel shows group sizes up to this, for every setting (largest group: 1.8 x 50).
 _NMAX_LIVE = 95.0
 
@@ -207,8 +217,8 @@ class _View:
             a1.xaxis.set_major_locator(MaxNLocator(nbins=6))
         a1.set_xlabel("group mean of y (points)")
         a1.set_ylabel(f"{N_GROUPS} simulated groups, by size")
-        a1.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
-        self.title1 = a1.set_title("", fontsize=9, pad=22)
+        a1.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="small", frameon=False)
+        self.title1 = a1.set_title("", fontsize="medium", pad=22)
         (self.lam_true,) = a2.plot([], [], color=_GREEN, linewidth=2, label=r"true $\lambda$")
         (self.lam_hat,) = a2.plot([], [], color=_VERM, linestyle="--", linewidth=1.5,
                                   label=r"estimated $\hat\lambda$")
@@ -218,8 +228,8 @@ class _View:
         a2.set_ylim(0, 1.02)
         a2.set_xlabel("group size $n_j$ (observations)")
         a2.set_ylabel(r"shrinkage factor $\lambda_j$ (weight on own mean)")
-        a2.legend(loc="lower right", fontsize=8, frameon=False)
-        self.title2 = a2.set_title("", fontsize=9)
+        a2.legend(loc="lower right", fontsize="medium", frameon=False)
+        self.title2 = a2.set_title("", fontsize="medium")
         if live:
             a2.set_xlim(0, _NMAX_LIVE)
             self.title1.set_visible(False)
@@ -242,7 +252,7 @@ class _View:
         self.shrunk.set_offsets(np.column_stack([shr, pos]))
         self.true.set_offsets(np.column_stack([tru, pos]))
         self.centre.set_xdata([out["gamma00_hat"]] * 2)
-        a1.set_yticklabels([f"n = {k}" for k in out["sizes"][order][self.label_rows]], fontsize=7)
+        a1.set_yticklabels([f"n = {k}" for k in out["sizes"][order][self.label_rows]], fontsize="small")
         allv = np.concatenate([raw, shr, tru])
         pad = 0.06 * (allv.max() - allv.min() + 1e-9)
         limits = (allv.min() - pad, allv.max() + pad)
@@ -366,7 +376,7 @@ def widget(seed: int = DEFAULT_SEED) -> Any:
     current = [t.get_text() for t in a1.get_yticklabels()]
     lo, hi, step, _ = PARAMS["group_size"]
     for n in np.arange(lo, hi + step / 2, step):
-        a1.set_yticklabels([f"n = {k}" for k in group_sizes(int(n))[view.label_rows]], fontsize=7)
+        a1.set_yticklabels([f"n = {k}" for k in group_sizes(int(n))[view.label_rows]], fontsize="small")
         explorer.live.remember(a1.yaxis)
-    a1.set_yticklabels(current, fontsize=7)
+    a1.set_yticklabels(current, fontsize="small")
     return explorer.box

@@ -42,9 +42,10 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from ..errors import MLMInputError
+from ..plots.style import OKABE_ITO
 from .widget import SliderExplorer
 
-__all__ = ["PARAMS", "GAMMA00", "GAMMA10", "TAU00", "SIGMA2", "X_RANGE", "N_LINES", "N_SIM", "DEFAULT_SEED",
+__all__ = ["PARAMS", "LABELS", "READOUTS", "GAMMA00", "GAMMA10", "TAU00", "SIGMA2", "X_RANGE", "N_LINES", "N_SIM", "DEFAULT_SEED",
            "between_variance", "compute", "draw", "describe", "widget"]
 
 #: Sliders: name -> (min, max, step, default).
@@ -62,9 +63,17 @@ DEFAULT_SEED = 1
 #: Values of x at which the empirical variance between the simulated lines is computed.
 X_CHECK = np.linspace(-2.0, 2.0, 9)
 
-_BLUE, _VERM, _GREEN = "#0072B2", "#D55E00", "#009E73"
+_BLUE, _VERM, _GREEN = OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"]
 #: Slider labels.
 LABELS = {"tau11": "slope variance τ₁₁", "corr": "correlation of u₀ and u₁"}
+#: The numbers the explorer can show: name -> (label in the book's notation, what it means).
+READOUTS = {
+    "tau01": ("covariance τ₀₁", "covariance of intercepts and slopes: correlation × √(τ₀₀ τ₁₁)"),
+    "x_min": ("x at the smallest variance", "−τ₀₁ / τ₁₁ (kept inside the plotted range): where the groups' "
+              "lines are closest together"),
+    "var_min": ("smallest between-group variance", "τ₀₀ + 2τ₀₁x + τ₁₁x² at that x: how far apart the lines are "
+                "there"),
+}
 #: The widget's right panel shows variances up to this, for every setting (the largest, at
 #: tau11 = 1.6 and |corr| = 1, is 17.4 at x = -2 or 2; sample variances of the simulated groups stay
 #: below 21 in 600 draws).
@@ -197,8 +206,8 @@ class _View:
         a1.set_ylim(GAMMA00 - 12, GAMMA00 + 12)
         a1.set_xlabel("x: SES centred within school (SES units)")
         a1.set_ylabel("expected math score (points)")
-        a1.legend(loc="upper left", fontsize=8, frameon=False)
-        self.title1 = a1.set_title("", fontsize=9)
+        a1.legend(loc="upper left", fontsize="medium", frameon=False)
+        self.title1 = a1.set_title("", fontsize="medium")
         x = np.linspace(*X_RANGE, 201)
         (self.curve,) = a2.plot(x, x * 0, color=_GREEN, linewidth=2,
                                 label=r"$\tau_{00} + 2\tau_{01}x + \tau_{11}x^2$")
@@ -208,8 +217,8 @@ class _View:
         a2.set_xlim(*X_RANGE)
         a2.set_xlabel("x: SES centred within school (SES units)")
         a2.set_ylabel(r"variance between groups (points$^2$)")
-        a2.legend(loc="upper center", fontsize=8, frameon=False)
-        self.title2 = a2.set_title("", fontsize=9)
+        a2.legend(loc="upper center", fontsize="medium", frameon=False)
+        self.title2 = a2.set_title("", fontsize="medium")
         if live:
             a2.set_ylim(0, _VMAX_LIVE)
             self.title1.set_visible(False)
@@ -230,12 +239,17 @@ class _View:
         self.dots.set_offsets(np.column_stack([out["x_check"], out["var_check"]]))
         if self.live:
             return
-        self.title1.set_text(rf"$\tau_{{11}}$ = {out['tau11']:.2f}, corr = {out['corr']:.2f} ($\tau_{{01}}$ = "
-                             rf"{out['tau01']:.2f}): lines closest at x = {out['x_min']:.2f}")
+        self.title1.set_text(rf"$\tau_{{11}}$ = {_r2(out['tau11']):.2f}, corr = {_r2(out['corr']):.2f} "
+                             rf"($\tau_{{01}}$ = {_r2(out['tau01']):.2f}): lines closest at x = {_r2(out['x_min']):.2f}")
         a2.set_ylim(0, max(8.0, 1.15 * float(max(out["var_between"].max(), out["var_check"].max()))))
         v = out["vpc_at"]
         self.title2.set_text(f"share of variance between groups (VPC):\n{v[-2.0]:.3f} at x = -2, "
                              f"{v[0.0]:.3f} at 0, {v[2.0]:.3f} at 2")
+
+
+def _r2(v: float) -> float:
+    """``v`` rounded to two decimals without a signed zero (-0.001 and -0.0 print as 0.00)."""
+    return round(float(v), 2) + 0.0
 
 
 def describe(out: dict) -> str:
@@ -247,8 +261,8 @@ def describe(out: dict) -> str:
     <b>τ₁₁ = 0.60, corr = -0.25</b> (τ₀₁ = -0.32): the lines are closest at x = 0.53.
     """
     v = out["vpc_at"]
-    return (f"<b>τ₁₁ = {out['tau11']:.2f}, corr = {out['corr']:.2f}</b> (τ₀₁ = {out['tau01']:.2f}): "
-            f"the lines are closest at x = {out['x_min']:.2f}.<br>"
+    return (f"<b>τ₁₁ = {_r2(out['tau11']):.2f}, corr = {_r2(out['corr']):.2f}</b> "
+            f"(τ₀₁ = {_r2(out['tau01']):.2f}): the lines are closest at x = {_r2(out['x_min']):.2f}.<br>"
             f"Share of the variance between groups (VPC): {v[-2.0]:.3f} at x = -2, {v[0.0]:.3f} at x = 0, "
             f"{v[2.0]:.3f} at x = 2.")
 

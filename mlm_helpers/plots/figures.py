@@ -34,6 +34,7 @@ from scipy import stats
 from ..errors import MLMInputError
 from ..model.frame import _suggest
 from ..model.result import MixedResult
+from .style import OKABE_ITO
 
 __all__ = [
     "OKABE_ITO",
@@ -44,17 +45,6 @@ __all__ = [
     "spaghetti_plot",
 ]
 
-#: The Okabe-Ito colour-blind-safe palette.
-OKABE_ITO = {
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "green": "#009E73",
-    "orange": "#E69F00",
-    "purple": "#CC79A7",
-    "sky": "#56B4E9",
-    "yellow": "#F0E442",
-    "black": "#000000",
-}
 _BLUE, _VERM, _GREY = OKABE_ITO["blue"], OKABE_ITO["vermillion"], "0.55"
 
 
@@ -65,7 +55,7 @@ def _new_ax(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes
         return fig, ax
     if not isinstance(ax, Axes):
         raise MLMInputError(f"ax must be a matplotlib Axes (or None for a new figure), got {type(ax).__name__}.")
-    return ax.figure, ax
+    return ax.get_figure(), ax  # type: ignore[return-value]
 
 
 def _check_result(result: object, what: str) -> MixedResult:
@@ -176,7 +166,10 @@ def ranef_intervals(result: MixedResult, term: str = "Intercept", level: float =
     """
     result = _check_result(result, "ranef_intervals()")
     lev = _check_level(level)
-    names = list(result.ranef.columns)
+    ranef = result.ranef
+    if isinstance(ranef, dict):
+        raise MLMInputError("ranef_intervals() needs a model with one grouping factor; this one has several.")
+    names = list(ranef.columns)
     if term not in names:
         raise MLMInputError(
             f"{term!r} is not a random effect of {result.formula!r}; its random effects are {names}."
@@ -189,7 +182,7 @@ def ranef_intervals(result: MixedResult, term: str = "Intercept", level: float =
     n = np.bincount(block.codes, minlength=block.n_levels)
     return pd.DataFrame(
         {"estimate": est, "cond_sd": cond_sd, "lower": est - z * cond_sd, "upper": est + z * cond_sd, "n": n},
-        index=result.ranef.index,
+        index=ranef.index,
     )
 
 
@@ -271,11 +264,11 @@ def caterpillar_plot(
         ax.set_ylabel(ylabel)
     ax.set_xlabel(f"{label}s, ranked by the estimate ({len(tab)} {label}s)")
     if len(tab) <= 40:
-        ax.set_xticks(pos, tab.index, rotation=90, fontsize=8)
+        ax.set_xticks(pos, tab.index, rotation=90, fontsize="small")
     else:
         ax.set_xticks([])
     ref_text = f"the average ({ref:.3g})" if add_fixed else "0"
-    ax.set_title(f"{int(excl.sum())} of {len(tab)} {level:.0%} intervals exclude {ref_text}", fontsize=10)
+    ax.set_title(f"{int(excl.sum())} of {len(tab)} {level:.0%} intervals exclude {ref_text}", fontsize="medium")
     ax.set_xlim(0, len(tab) + 1)
     return fig
 
@@ -366,7 +359,7 @@ def shrinkage_plot(
     if a.shape[1] == 2:
         fig, ax = _new_ax(ax, (6, 5))
         segs = np.stack([a, b], axis=1)
-        ax.add_collection(LineCollection(segs, colors=_GREY, linewidths=0.9))
+        ax.add_collection(LineCollection(list(segs), colors=_GREY, linewidths=0.9))
         ax.scatter(a[:, 0], a[:, 1], s=28, facecolors="none", edgecolors=_BLUE, label=own_label)
         ax.scatter(b[:, 0], b[:, 1], s=22, color=_VERM, label=model_label)
         if centre is not None:
@@ -377,7 +370,7 @@ def shrinkage_plot(
         ax.set_xlabel(xlabel or str(own_f.columns[0]))
         ax.set_ylabel(ylabel or str(own_f.columns[1]))
         ax.autoscale_view()
-        ax.legend(loc="best", fontsize=9, frameon=False)
+        ax.legend(loc="best", fontsize="medium", frameon=False)
         return fig
     a, b = a[:, 0], b[:, 0]
     name = str(own_f.columns[0])
@@ -388,28 +381,28 @@ def shrinkage_plot(
         x = n.loc[own_f.index].to_numpy(dtype=float)
         fig, ax = _new_ax(ax, (8, 4.5))
         segs = np.stack([np.column_stack([x, a]), np.column_stack([x, b])], axis=1)
-        ax.add_collection(LineCollection(segs, colors=_GREY, linewidths=0.9))
+        ax.add_collection(LineCollection(list(segs), colors=_GREY, linewidths=0.9))
         ax.scatter(x, a, s=22, facecolors="none", edgecolors=_BLUE, label=own_label)
         ax.scatter(x, b, s=16, color=_VERM, label=model_label)
         if centre is not None:
-            ax.axhline(float(centre), color="0.3", linestyle="--", linewidth=1, label="overall average")
+            ax.axhline(float(centre), color="0.3", linestyle="--", linewidth=1, label="overall average")  # type: ignore[arg-type]
         ax.set_xlabel(xlabel or "group size (observations)")
         ax.set_ylabel(ylabel or name)
     else:
         fig, ax = _new_ax(ax, (8, 3))
         segs = np.stack([np.column_stack([a, np.ones_like(a)]), np.column_stack([b, np.zeros_like(b)])], axis=1)
-        ax.add_collection(LineCollection(segs, colors=_GREY, linewidths=0.9))
+        ax.add_collection(LineCollection(list(segs), colors=_GREY, linewidths=0.9))
         ax.scatter(a, np.ones_like(a), s=22, facecolors="none", edgecolors=_BLUE, label=own_label)
         ax.scatter(b, np.zeros_like(b), s=16, color=_VERM, label=model_label)
         if centre is not None:
-            ax.axvline(float(centre), color="0.3", linestyle="--", linewidth=1, label="overall average")
+            ax.axvline(float(centre), color="0.3", linestyle="--", linewidth=1, label="overall average")  # type: ignore[arg-type]
         ax.set_yticks([0, 1], ["model", "own"])
         ax.set_ylim(-0.3, 1.3)
         ax.set_xlabel(xlabel or name)
         if ylabel:
             ax.set_ylabel(ylabel)
     ax.autoscale_view()
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=9, frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="medium", frameon=False)
     return fig
 
 
@@ -442,7 +435,7 @@ def _newdata_for(rows: pd.DataFrame, x: str, grid: np.ndarray) -> pd.DataFrame:
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             out[col] = np.full(len(grid), float(s.mean()))
         else:
-            out[col] = [s.iloc[0]] * len(grid)
+            out[col] = np.array([s.iloc[0]] * len(grid), dtype=object)
     out[x] = grid
     return pd.DataFrame(out)
 
@@ -553,7 +546,7 @@ def spaghetti_plot(
             line = result.predict(_newdata_for(d, x, grid), include_random=False)
             lab = "average line (fixed effects)"
         ax.plot(grid, line, color=_VERM, linewidth=3, label=lab)
-        ax.legend(loc="upper left", fontsize=9, frameon=False)
+        ax.legend(loc="upper left", fontsize="medium", frameon=False)
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
     return fig

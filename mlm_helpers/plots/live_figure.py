@@ -95,12 +95,17 @@ class LiveFigure:
         for artist in self.dynamic:
             artist.set_animated(True)  # left out of canvas.draw(); drawn by render()
 
+
+    @property
+    def _agg(self) -> FigureCanvasAgg:
+        """The figure's Agg canvas (given to it in ``__init__`` if it had another)."""
+        return self.figure.canvas  # type: ignore[return-value]
     def _freeze_axis_labels(self) -> None:
         """Turn the label of every dynamic axis into a static figure text, where it was drawn."""
         axes = [a for a in self._axes if a.label.get_visible() and a.label.get_text()]
         if not axes:
             return
-        canvas = self.figure.canvas
+        canvas = self._agg
         canvas.draw()
         renderer = canvas.get_renderer()
         to_figure = self.figure.transFigure.inverted()
@@ -119,16 +124,19 @@ class LiveFigure:
     def _axis_key(axis: Axis) -> tuple:
         """What an axis looks like: its limits, tick positions and tick labels."""
         locs = axis.get_majorticklocs()
-        labels = axis.major.formatter.format_ticks(locs)
+        formatter = axis.major.formatter
+        assert formatter is not None
+        labels = formatter.format_ticks(list(locs))
         size = axis.get_majorticklabels()[0].get_fontsize() if len(locs) else None
         return tuple(axis.get_view_interval()), tuple(locs), tuple(labels), size
 
     def _snapshot(self, axis: Axis, renderer: Any) -> tuple[Any, tuple[float, float, float, float]]:
         """Draw ``axis`` alone on the background and keep the pixels of its tick marks and labels."""
-        canvas = self.figure.canvas
+        canvas = self._agg
         canvas.restore_region(self._background)
         axis.draw(renderer)
         box = axis.get_tightbbox(renderer)
+        assert box is not None  # a visible axis has a box
         fig_box = self.figure.bbox
         x0, y0 = max(box.x0 - 2, fig_box.x0), max(box.y0 - 2, fig_box.y0)
         x1, y1 = min(box.x1 + 2, fig_box.x1), min(box.y1 + 2, fig_box.y1)
@@ -137,7 +145,7 @@ class LiveFigure:
 
     def _ensure_background(self) -> None:
         if self._background is None:
-            canvas = self.figure.canvas
+            canvas = self._agg
             canvas.draw()
             self._background = canvas.copy_from_bbox(self.figure.bbox)
             for cache in self._axis_cache.values():
@@ -151,7 +159,7 @@ class LiveFigure:
             cache.move_to_end(key)
             self.cache_hits += count
         else:
-            cache[key] = self._snapshot(axis, self.figure.canvas.get_renderer())
+            cache[key] = self._snapshot(axis, self._agg.get_renderer())
             self.cache_misses += count
             if len(cache) > self._cache_size:
                 cache.popitem(last=False)
@@ -171,7 +179,7 @@ class LiveFigure:
 
     def render(self) -> None:
         """Bring the canvas up to date: the stored background plus the dynamic artists as they are now."""
-        canvas = self.figure.canvas
+        canvas = self._agg
         self._ensure_background()
         renderer = canvas.get_renderer()
         snapshots = [(axis, self._cached(axis)) for axis in self._axes]
@@ -189,7 +197,7 @@ class LiveFigure:
     def rgb(self) -> np.ndarray:
         """Render and return the picture as an ``(height, width, 3)`` array of 8-bit RGB values."""
         self.render()
-        return np.asarray(self.figure.canvas.buffer_rgba())[:, :, :3].copy()
+        return np.asarray(self._agg.buffer_rgba())[:, :, :3].copy()
 
     def png(self) -> bytes:
         """Render and return the picture as PNG bytes (fast, lightly compressed).
@@ -202,7 +210,7 @@ class LiveFigure:
         from PIL import Image
 
         self.render()
-        canvas = self.figure.canvas
+        canvas = self._agg
         width, height = canvas.get_width_height(physical=True)
         image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         buf = io.BytesIO()

@@ -62,12 +62,65 @@ def test_no_page_loads_anything_from_outside_the_book(built_book):
 
 
 @pytest.mark.slow
-def test_launch_buttons_on_chapter_pages(built_book):
+def test_launch_buttons_only_with_a_real_repository(built_book):
+    """No button may send a reader to a placeholder: launch buttons need repository.url set."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("launch_gate", ROOT / "book" / "_ext" / "launch_gate.py")
+    gate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gate)
     html, _ = built_book
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    repo = config["repository"]["url"].rstrip("/").split("github.com/")[1]
+    url = (config.get("repository") or {}).get("url") or ""
     text = (html / "chapters" / "00_first_look.html").read_text(encoding="utf-8")
-    assert f"mybinder.org/v2/gh/{repo}/main" in text
+    if gate.is_real_url(url):
+        repo = url.rstrip("/").split("github.com/")[1]
+        assert f"mybinder.org/v2/gh/{repo}/main" in text
     # no Colab button: Colab cannot render MyST and would show the solutions (issue 18)
     assert "colab.research.google.com" not in text
-    assert config["launch_buttons"]["jupyterhub_url"].rstrip("/") + "/hub/user-redirect/git-pull" in text
+    if not gate.is_real_url(url):
+        for host in ("mybinder.org", "git-pull", "executablebooks/jupyter-book"):
+            assert host not in text, f"a launch or repository button without a configured repository: {host}"
+    hub = (config.get("launch_buttons") or {}).get("jupyterhub_url") or ""
+    if not gate.is_real_url(hub):
+        assert "/hub/user-redirect/git-pull" not in text
+
+
+def test_launch_gate_rules():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("launch_gate", ROOT / "book" / "_ext" / "launch_gate.py")
+    gate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gate)
+    real = gate.gate_buttons({"repository_url": "https://github.com/a/b", "use_repository_button": True,
+                              "launch_buttons": {"binderhub_url": "https://mybinder.org",
+                                                 "jupyterhub_url": "https://jupyterhub.example.org"}})
+    assert real["launch_buttons"] == {"binderhub_url": "https://mybinder.org"} and real["use_repository_button"]
+    none = gate.gate_buttons({"repository_url": gate.DEFAULT_REPOSITORY, "use_repository_button": True,
+                              "launch_buttons": {"binderhub_url": "https://mybinder.org"}})
+    assert none["launch_buttons"] == {} and not none["use_repository_button"]
+
+
+@pytest.mark.slow
+def test_landing_page_links_every_chapter(built_book):
+    """The landing page's chapter list is generated from _toc.yml: every chapter there is linked."""
+    html, _ = built_book
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    chapters = [c["file"] for part in toc["parts"] for c in part["chapters"] if c["file"].startswith("chapters/")]
+    text = (html / "book" / "index.html").read_text(encoding="utf-8")
+    missing = [c for c in chapters if f'href="../{c}.html"' not in text]
+    assert not missing, f"chapters not linked from the landing page: {missing}"
+    assert "as they are written" not in text and "being written" not in text
+
+
+@pytest.mark.slow
+def test_chapter_pages_load_no_widget_manager(built_book):
+    """The static explorers carry chapters 02-04; no page loads require.js or the widget manager
+    unless it shows a live widget."""
+    html, _ = built_book
+    for page in sorted((html / "chapters").glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        if "application/vnd.jupyter.widget-view+json" not in text:
+            assert "embed-amd.js" not in text and "require.js" not in text, page.name
+            assert "widget-state+json" not in text, page.name
+        assert "fontawesome/6.5.2/js/all.min.js" not in text, page.name
