@@ -74,7 +74,19 @@ def warn_at_caller(message: str, category: type[Warning]) -> None:
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
         frame = frame.f_back
         level += 1
+    if frame is not None and _in_notebook_cell(frame.f_code.co_filename):
+        # A notebook cell's "file" is a temporary path of the kernel's, which means nothing to a
+        # reader and differs on every run: name the cell instead, and keep the line.
+        warnings.warn_explicit(message, category, "<this cell>", frame.f_lineno,
+                               module=frame.f_globals.get("__name__", "__main__"),
+                               registry=frame.f_globals.setdefault("__warningregistry__", {}))
+        return
     warnings.warn(message, category, stacklevel=level)
+
+
+def _in_notebook_cell(filename: str) -> bool:
+    """True for the code of a Jupyter cell (ipykernel writes it to a temporary file)."""
+    return "ipykernel_" in filename or filename.startswith("<ipython-input")
 
 
 class InputWarning(MLMWarning):
