@@ -48,9 +48,9 @@ BOOK_RC: dict[str, Any] = {
     "font.size": 13,
     "axes.titlesize": 13,
     "axes.labelsize": 13,
-    "xtick.labelsize": 12,
-    "ytick.labelsize": 12,
-    "legend.fontsize": 12,
+    "xtick.labelsize": 13,
+    "ytick.labelsize": 13,
+    "legend.fontsize": 13,
     "figure.titlesize": 14,
 }
 
@@ -72,7 +72,7 @@ def use_book_style(retina: bool = True) -> None:
     >>> import matplotlib
     >>> use_book_style()
     >>> matplotlib.rcParams["xtick.labelsize"]
-    12.0
+    13.0
     """
     import matplotlib
 

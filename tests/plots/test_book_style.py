@@ -14,7 +14,7 @@ def test_book_style_sets_legible_sizes():
             assert matplotlib.rcParams[key] == value
         # 12 px or more in the 672 px column for a figure up to 10 inches wide at 100 dpi
         smallest = min(matplotlib.rcParams[k] for k in ("font.size", "xtick.labelsize", "legend.fontsize"))
-        assert smallest * 100 / 72 * 672 / (10 * 100) >= 11.2
+        assert smallest * 100 / 72 * 672 / (10 * 100) >= 12
 
 
 def test_notebooks_are_tidy():
