@@ -86,6 +86,21 @@ def _page_has_math(app: Sphinx, pagename: str, doctree: nodes.document | None) -
     return bool(domain.data.get("has_equations", {}).get(pagename))
 
 
+SPHINX_DESIGN_CLASS = re.compile(r'class="[^"]*\bsd-')
+
+
+def _drop_sphinx_design(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
+                        doctree: nodes.document | None) -> None:
+    """Leave out sphinx-design's stylesheet (55 kB) and tab script on pages that use none of its
+    components (no ``sd-`` class in the body): jupyter-book loads them on every page."""
+    if app.builder.name != "html" or SPHINX_DESIGN_CLASS.search(context.get("body", "") or ""):
+        return
+    context["css_files"] = [c for c in context.get("css_files", [])
+                            if "sphinx-design" not in str(getattr(c, "filename", c))]
+    context["script_files"] = [js for js in context.get("script_files", [])
+                               if "design-tabs" not in str(getattr(js, "filename", "") or "")]
+
+
 def _drop_mathjax(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                   doctree: nodes.document | None) -> None:
     if app.builder.name != "html" or not context.get("script_files"):
@@ -218,4 +233,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", _drop_widget_manager, priority=900)
     # After sphinx.ext.mathjax (priority 500) has added its script.
     app.connect("html-page-context", _drop_mathjax, priority=950)
+    app.connect("html-page-context", _drop_sphinx_design, priority=950)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
