@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 import mlm_helpers as mh
 
@@ -51,20 +49,13 @@ def built_book(tmp_path_factory) -> tuple[Path, str]:
 
     Returns the html folder and the build log.
     """
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
+    build_book = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_book)
     out = tmp_path_factory.mktemp("book")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["execute"]["execute_notebooks"] = "off"
-    # Paths in the config are relative to the book's root; this copy lives elsewhere.
-    local = config.get("sphinx", {}).get("local_extensions") or {}
-    config["sphinx"]["local_extensions"] = {k: str(ROOT / v) for k, v in local.items()}
-    cfg_path = out / "_config_test.yml"
-    cfg_path.write_text(yaml.safe_dump(config))
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--all", "--config", str(cfg_path),
-         "--path-output", str(out)],
-        capture_output=True, text=True, timeout=1200,
-    )
+    proc = subprocess.run(build_book.command(out), capture_output=True, text=True, timeout=1200)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"book build failed:\n{log[-6000:]}"
     return out / "_build" / "html", log

@@ -26,8 +26,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build(out: Path, builder: str = "html", strict: bool = True) -> int:
-    """Build the book with execution off into ``out``; return jupyter-book's exit code.
+def command(out: Path, builder: str = "html", strict: bool = True) -> list[str]:
+    """Write the stored-outputs configuration into ``out`` and return the ``jupyter-book build`` command.
+
+    The configuration is ``_config.yml`` with execution off and the local extensions' paths made
+    absolute (the configuration file lives in ``out``, not at the book's root). The test suite's
+    book build uses the same command.
 
     Parameters
     ----------
@@ -37,24 +41,24 @@ def build(out: Path, builder: str = "html", strict: bool = True) -> int:
         ``"html"`` or ``"singlehtml"``.
     strict : bool
         Build with ``-W -n --keep-going``.
-
-    Returns
-    -------
-    int
-        The exit code of ``jupyter-book build``.
     """
     out.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
     local = config.get("sphinx", {}).get("local_extensions") or {}
     config["sphinx"]["local_extensions"] = {k: str(ROOT / v) for k, v in local.items()}
-    cfg = out / "_config_fast.yml"
+    cfg = out / "_config_stored_outputs.yml"
     cfg.write_text(yaml.safe_dump(config))
     jb = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jb), "build", str(ROOT), "--all", "--builder", builder, "--config", str(cfg), "--path-output", str(out)]
     if strict:
         cmd[3:3] = ["-W", "-n", "--keep-going"]
-    return subprocess.run(cmd).returncode
+    return cmd
+
+
+def build(out: Path, builder: str = "html", strict: bool = True) -> int:
+    """Build the book with execution off into ``out``; return jupyter-book's exit code (see :func:`command`)."""
+    return subprocess.run(command(out, builder, strict)).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
