@@ -540,7 +540,21 @@ class GeneralSetup:
         return int(sum(p.sum() for p in self.patterns))
 
 
-def general_setup(model) -> GeneralSetup:
+def general_setup(model, *, X: np.ndarray | None = None, y: np.ndarray | None = None) -> GeneralSetup:
+    """The theta-free pieces of ``model``; ``X`` and ``y`` replace the model's own when given.
+
+    Replacing them serves profiles over a fixed effect (drop its column, move it into an offset)
+    and refits to simulated responses, on the same random-effects design.
+
+    Examples
+    --------
+    >>> import mlm_helpers as mh
+    >>> from mlm_helpers.model.frame import build_model
+    >>> m = build_model("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"),
+    ...                 warn_few_groups=False)
+    >>> general_setup(m).n_theta
+    2
+    """
     from scipy import sparse
 
     n = model.nobs
@@ -550,7 +564,9 @@ def general_setup(model) -> GeneralSetup:
         cols = (b.codes[:, None] * b.q + np.arange(b.q)[None, :]).ravel()
         mats.append(sparse.csc_matrix((b.Z.ravel(), (rows, cols)), shape=(n, b.n_levels * b.q)))
     Z = sparse.hstack(mats, format="csc") if mats else sparse.csc_matrix((n, 0))
-    return GeneralSetup(Z, model.X, model.y, [b.pattern for b in model.blocks], [b.n_levels for b in model.blocks])
+    X = model.X if X is None else np.asarray(X, dtype=float)
+    y = model.y if y is None else np.asarray(y, dtype=float)
+    return GeneralSetup(Z, X, y, [b.pattern for b in model.blocks], [b.n_levels for b in model.blocks])
 
 
 def _general_lambda(setup: GeneralSetup, theta: np.ndarray):
