@@ -228,6 +228,11 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
                 hits[label].append(abs(est - 1) <= 1.96 * se)
         for label, h in hits.items():
             out["ex-08-fully", f"coverage_{label}"] = np.mean(h)
+        # ex-08-predict (the solution's code: every rater marks every student)
+        full = designs.simulate_crossed(40, 10, per_a=None, tau_a=4, tau_b=2, sigma2=9,
+                                        a_effect=1.0, b_effect=1.0, seed=2)
+        fit_full = mh.fit("y ~ x_student + x_rater + (1 | student) + (1 | rater)", full)
+        out["ex-08-predict", "se_rater"] = fit_full.fixed.loc["x_rater", "se"]
         # ex-09-pastes, ex-09-middle (the chapter's pupils: first code cell of chapter 09)
         casks_only = mh.fit("strength ~ 1 + (1 | sample)", mh.load_dataset("pastes"))
         out["ex-09-pastes", "loglik"] = casks_only.loglik
@@ -240,6 +245,24 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
         out["ex-09-middle", "sigma2"] = schools_only.sigma2
         out["ex-09-middle", "se_w"] = schools_only.fixed.loc["w", "se"]
         out["ex-09-middle", "se_x"] = schools_only.fixed.loc["x", "se"]
+        # ex-09-slope (the solution's code), checked against lme4 in test_ex09_slope_lme4.py
+        slope = np.random.default_rng(19).normal(0, 1, 20)
+        pupils_rs = pupils.copy()
+        pupils_rs["y"] += slope[pupils_rs["school"].str[1:].astype(int)] * pupils_rs["x"]
+        rs09 = mh.fit("y ~ w + x + (1 + x | school) + (1 | class)", pupils_rs)
+        v00, v11, v01, v_u = rs09.varcorr["vcov"].iloc[:4]
+        out["ex-09-slope", "tau11"] = v11
+        for x in (0, 2):
+            school = v00 + 2 * v01 * x + v11 * x**2
+            total = school + v_u + rs09.sigma2
+            out["ex-09-slope", f"vpc_school_{x}"] = school / total
+            if x == 0:
+                out["ex-09-slope", "vpc_class_0"] = v_u / total
+                out["ex-09-slope", "vpc_pupil_0"] = rs09.sigma2 / total
+        # ex-09-variance
+        without_x = mh.fit("y ~ w + (1 | school/class)", pupils)
+        out["ex-09-variance", "sigma2_without_x"] = without_x.sigma2
+        out["ex-09-variance", "class_var_without_x"] = without_x.varcorr["vcov"].iloc[1]
         # ex-10-end (the chapter's describe(): tau01 / sqrt(tau00 * tau11)), checked by its formula too
         s9 = sleep.copy()
         s9["Days_9"] = s9["Days"] - 9
@@ -249,6 +272,15 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
         out["ex-10-end", "corr"] = v[2] / np.sqrt(v[0] * v[1])
         corr_at_9 = (t01 + 9 * t11) / np.sqrt((t00 + 2 * 9 * t01 + 81 * t11) * t11)
         assert abs(corr_at_9 - out["ex-10-end", "corr"]) < 1e-3
+        # ex-10-weeks: every "per day" quantity scales with 7, the REML log-likelihood shifts by log 7
+        sw = sleep.copy()
+        sw["Weeks"] = sw["Days"] / 7
+        weeks = mh.fit("Reaction ~ Weeks + (Weeks | Subject)", sw)
+        out["ex-10-weeks", "slope"] = weeks.fixed.loc["Weeks", "estimate"]
+        out["ex-10-weeks", "tau11"] = weeks.varcorr["vcov"].iloc[1]
+        out["ex-10-weeks", "loglik"] = weeks.loglik
+        assert abs(weeks.varcorr["vcov"].iloc[1] - 49 * t11) < 1e-3 * 49 * t11
+        assert abs(weeks.loglik - (rs.loglik + math.log(7))) < 1e-4
         # ex-11-332, ex-11-sleep-influence, ex-11-funnel (rs is chapter 11's sleep_fit)
         table = diagnostics.residual_table(rs)
         fit_wo = mh.fit("Reaction ~ Days + (Days | Subject)", sleep.drop(index=table["residual"].abs().idxmax()))
@@ -265,6 +297,13 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
         y = 1 + 0.5 * x + rng.normal(0, 1, 40)[g] + (0.5 + 0.5 * np.abs(x)) * rng.normal(0, 1, 800)
         funnel = mh.fit("y ~ x + (1 | g)", pd.DataFrame({"g": g, "x": x, "y": y}))
         out["ex-11-funnel", "p"] = diagnostics.variance_test(funnel)["p"]
+        # ex-11-slope (chapter 11's df_out with one outlying group, fitted with a random slope)
+        df_out = mh.simulate_two_level(30, 15, beta0=0.0, beta1=0.5, tau00=1.0, sigma2=1.0, seed=5)
+        bad = df_out["group"] == df_out["group"].iloc[0]
+        df_out.loc[bad, "y"] += 3.0 * df_out.loc[bad, "x"]
+        rs_out = mh.fit("y ~ x + (1 + x | group)", df_out)
+        out["ex-11-slope", "sigma2"], out["ex-11-slope", "se"] = rs_out.sigma2, rs_out.fixed.loc["x", "se"]
+        out["ex-11-slope", "dfbeta"] = diagnostics.influence(rs_out).loc[str(df_out["group"].iloc[0]), "dfbeta_x"]
         # ex-13-hsb (case 1's data: first code cells of chapter 13)
         h13 = sector_data.copy()
         h13["catholic"] = (h13["Sector"] == "Catholic").astype(int)
@@ -325,9 +364,16 @@ QUOTED = {
     ("ex-08-penicillin", "sigma2_plates"): 4.03, ("ex-08-penicillin", "se_plates"): 0.18,
     ("ex-08-penicillin", "sigma2_samples"): 1.02, ("ex-08-penicillin", "se_samples"): 0.79,
     ("ex-08-fully", "coverage_students_only"): 0.50, ("ex-08-fully", "coverage_crossed"): 0.90,
+    ("ex-08-predict", "se_rater"): 0.97,
     ("ex-09-pastes", "loglik"): -123.824, ("ex-09-pastes", "cask_var"): 9.977, ("ex-09-pastes", "se"): 0.586,
     ("ex-09-middle", "school_var"): 6.76, ("ex-09-middle", "sigma2"): 20.84, ("ex-09-middle", "se_w"): 0.631,
-    ("ex-09-middle", "se_x"): 0.187, ("ex-10-end", "intercept"): 345.6, ("ex-10-end", "sd_intercept"): 60.2,
+    ("ex-09-middle", "se_x"): 0.187,
+    ("ex-09-slope", "tau11"): 1.04, ("ex-09-slope", "vpc_school_0"): 0.215, ("ex-09-slope", "vpc_class_0"): 0.096,
+    ("ex-09-slope", "vpc_pupil_0"): 0.689, ("ex-09-slope", "vpc_school_2"): 0.318,
+    ("ex-09-variance", "sigma2_without_x"): 22.42, ("ex-09-variance", "class_var_without_x"): 2.72,
+    ("ex-10-weeks", "slope"): 73.27, ("ex-10-weeks", "tau11"): 1718.5, ("ex-10-weeks", "loglik"): -869.87,
+    ("ex-11-slope", "sigma2"): 1.03, ("ex-11-slope", "se"): 0.091, ("ex-11-slope", "dfbeta"): -0.92,
+    ("ex-10-end", "intercept"): 345.6, ("ex-10-end", "sd_intercept"): 60.2,
     ("ex-10-end", "corr"): 0.91, ("ex-11-332", "slope"): 10.31, ("ex-11-332", "sigma2"): 518.8,
     ("ex-11-332", "sd_slope"): 6.12, ("ex-11-sleep-influence", "cooks_subject"): 309,
     ("ex-11-sleep-influence", "cooks_max"): 0.15, ("ex-11-sleep-influence", "slope_var_subject"): 335,
