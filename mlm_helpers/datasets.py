@@ -1,6 +1,8 @@
 """Classic multilevel data sets, shipped inside the package.
 
-Every data set is a CSV file in ``mlm_helpers/data``; nothing is downloaded.
+Every data set is a CSV file in ``mlm_helpers/data`` (the large ones gzip-compressed,
+``.csv.gz``); nothing is downloaded. ``mlm_helpers/data/README.md`` says where each
+file comes from and how it was exported.
 Grouping columns (school, subject, batch, ...) come back as strings, so a
 formula treats them as labels, never as numbers.
 
@@ -52,6 +54,17 @@ pastes
     ``cask`` (str, "a"-"c": the label is reused across batches, so "a" in
     batch A is not the same cask as "a" in batch B), ``sample`` (str, the
     unique cask id "batch:cask"). Source: Davies & Goldsmith (1972); lme4.
+chem97
+    A-level chemistry results of 31,022 students in 2,410 schools and colleges
+    in England and Wales, within 131 local education authorities (1997). Columns: ``lea``
+    (str, local education authority), ``school`` (str; ids are unique across
+    authorities), ``student`` (str, row id), ``score`` (A-level chemistry
+    points: 0, 2, 4, 6, 8 or 10), ``gender`` ("F"/"M"), ``age`` (months,
+    centred at 222 months = 18.5 years), ``gcsescore`` (the student's average
+    GCSE score at 16, points, 0-8), ``gcsecnt`` (``gcsescore`` minus its mean
+    over all students). Shipped gzip-compressed. Source: Fielding, Yang &
+    Goldstein (2003), *Statistical Modelling* 3, 127-153; R package mlmRev
+    (``Chem97``).
 
 Examples
 --------
@@ -123,6 +136,12 @@ _DATASETS: dict[str, _Info] = {
         "Paste strength: 2 assays of 3 casks in each of 10 batches (nested).",
         "Davies & Goldsmith (1972); lme4",
     ),
+    "chem97": _Info(
+        "chem97.csv.gz",
+        ("lea", "school", "student"),
+        "A-level chemistry scores of 31,022 students in 2,410 schools within 131 LEAs (1997).",
+        "Fielding, Yang & Goldstein (2003), Statistical Modelling 3:127-153; mlmRev Chem97",
+    ),
 }
 
 # The column that defines "groups" in list_datasets() (the top or only level).
@@ -134,6 +153,7 @@ _MAIN_GROUP = {
     "dyestuff2": "Batch",
     "penicillin": "plate",
     "pastes": "batch",
+    "chem97": "school",
 }
 
 
@@ -144,7 +164,7 @@ def load_dataset(name: str) -> pd.DataFrame:
     ----------
     name : str
         One of the names in :func:`list_datasets` (case-insensitive), e.g.
-        ``"hsb"``, ``"sleepstudy"``, ``"dyestuff"``.
+        ``"hsb"``, ``"sleepstudy"``, ``"dyestuff"``, ``"chem97"``.
 
     Returns
     -------
@@ -179,8 +199,9 @@ def load_dataset(name: str) -> pd.DataFrame:
         )
     info = _DATASETS[key]
     dtypes = {col: str for col in info.group_columns}
-    with resources.files("mlm_helpers").joinpath("data", info.file).open("r", encoding="utf-8") as fh:
-        df = pd.read_csv(fh, dtype=dtypes)
+    compression = "gzip" if info.file.endswith(".gz") else None
+    with resources.files("mlm_helpers").joinpath("data", info.file).open("rb") as fh:
+        df = pd.read_csv(fh, dtype=dtypes, encoding="utf-8", compression=compression)
     df.attrs["name"] = key
     df.attrs["source"] = info.source
     return df

@@ -13,6 +13,7 @@ EXPECTED = {
     "dyestuff2": ((30, 2), "Batch", 6),
     "penicillin": ((144, 3), "plate", 24),
     "pastes": ((60, 4), "batch", 10),
+    "chem97": ((31022, 8), "school", 2410),
 }
 
 
@@ -47,6 +48,22 @@ def test_school_ids_match_between_tables():
     assert set(students["School"]) == set(schools["School"])
     # The school ids keep their leading characters as written (strings, not numbers).
     assert "1224" in set(schools["School"])
+
+
+def test_chem97_is_mlmrev_chem97():
+    """The compressed copy of mlmRev's Chem97: counts and summaries as R reports them."""
+    chem = mh.load_dataset("chem97")
+    assert list(chem.columns) == ["lea", "school", "student", "score", "gender", "age", "gcsescore", "gcsecnt"]
+    for col in ("lea", "school", "student", "gender"):
+        assert pd.api.types.is_string_dtype(chem[col]), col
+    assert chem["lea"].nunique() == 131 and chem["student"].is_unique
+    assert chem.groupby("school")["lea"].nunique().max() == 1  # every school lies in one LEA
+    assert chem["gender"].value_counts().to_dict() == {"M": 17262, "F": 13760}
+    assert sorted(chem["score"].unique()) == [0, 2, 4, 6, 8, 10]
+    assert chem["score"].mean() == pytest.approx(5.812585, abs=1e-6)
+    assert chem["gcsecnt"].to_numpy() == pytest.approx((chem["gcsescore"] - chem["gcsescore"].mean()).to_numpy())
+    assert chem.groupby("school").size().max() == 188
+    assert chem.attrs["source"].startswith("Fielding")
 
 
 def test_fresh_copy_each_time():

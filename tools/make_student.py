@@ -23,7 +23,8 @@ raw markup or as a name:
 
 This script writes ``_build/student/NN_name.ipynb`` for every ``chapters/NN_name.ipynb`` with
 
-* the solutions kept, folded (the default), or with ``--no-solutions`` every ``{solution}``
+* the solutions kept, folded (the default; the code cells of a gated solution are collapsed, as
+  JupyterLab collapses a cell whose ``jupyter.source_hidden`` is set), or with ``--no-solutions`` every ``{solution}``
   block removed (any fence length, ``:::`` or ```` ``` ````), and every cell between
   ``{solution-start}`` and ``{solution-end}`` (sphinx-exercise's gated syntax) or tagged
   ``solution``; a cell left empty is dropped, and the chapters' "the solutions are in the
@@ -274,6 +275,14 @@ def studentise(nb: dict, name: str, keep_solutions: bool = True,
                     in_gated_solution = False
                 continue
         new = json.loads(json.dumps(cell))
+        if keep_solutions:  # a gated solution spans cells: keep it, its code cells collapsed in JupyterLab
+            if _has_directive(text, "solution-start"):
+                in_gated_solution = True
+                removed.append(text)
+            if in_gated_solution and new["cell_type"] == "code":
+                new["metadata"].setdefault("jupyter", {})["source_hidden"] = True
+            if _has_directive(text, "solution-end"):
+                in_gated_solution = False
         if new["cell_type"] == "markdown":
             kept, blocks = split_solutions(text)
             removed.extend(blocks)

@@ -2,7 +2,8 @@
 
 Counts the words of the markdown cells, leaving out what a reader does not read as prose:
 LaTeX (``$...$``, ``$$...$$``, ``\\begin...\\end``), code spans and fences, MyST directive
-option lines, HTML comments, and the bodies of ``{solution}`` blocks and dropdowns. A glued
+option lines, HTML comments, and the bodies of ``{solution}`` blocks and dropdowns, including
+gated solutions (``{solution-start}`` ... ``{solution-end}``, which may span several cells). A glued
 number (``{glue:text}`x:.2f```) counts as one word. Solutions and appendices are outside the
 budget; exercises are inside it.
 
@@ -81,10 +82,27 @@ def prose_words(markdown: str) -> int:
     return len(re.findall(r"[A-Za-z0-9][\w'’-]*", text))
 
 
+_GATED = re.compile(r"^(`{3,}|:{3,})\s*\{solution-start\}.*?^(`{3,}|:{3,})\s*\{solution-end\}[^\n]*\n\2[ \t]*$",
+                    re.S | re.M)
+
+
+def drop_gated_solutions(text: str) -> str:
+    """Remove gated solutions (sphinx-exercise's ``{solution-start}`` ... ``{solution-end}``).
+
+    Examples
+    --------
+    >>> drop_gated_solutions("Before.\\n```{solution-start} ex-1\\n```\\nHidden.\\n```{solution-end}\\n```\\nAfter.")
+    'Before.\\n\\nAfter.'
+    """
+    return _GATED.sub("", text)
+
+
 def chapter_words(path: Path) -> int:
-    """Prose words of a chapter notebook (markdown cells only)."""
+    """Prose words of a chapter notebook (markdown cells only; code cells of gated solutions have none)."""
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
-    return sum(prose_words("".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "markdown")
+    sep = "\n\x00\n"  # cells are counted one by one; a gated solution may span several
+    text = sep.join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    return sum(prose_words(cell) for cell in drop_gated_solutions(text).split(sep))
 
 
 def main(argv: list[str]) -> int:

@@ -106,6 +106,43 @@ def _fit(key: str):
     return _quiet_fit(formula, data(), **kwargs)  # type: ignore[operator]
 
 
+@cache
+def _chem() -> pd.DataFrame:
+    """Chapter 14's data: Chem97 with GCSE centred at its mean, split into school mean and deviation."""
+    from ..companions.centring import centre_within
+
+    data = load_dataset("chem97")
+    data["gcse"] = data["gcsescore"] - data["gcsescore"].mean()
+    return centre_within(data, "gcse", "school")
+
+
+@cache
+def _chem_fit(key: str):
+    """The capstone's models (chapter 14), by the names the chapter gives them."""
+    formulas = {
+        "m0": "score ~ 1 + (1 | school)",
+        "m1": "score ~ gcse_c + gcse_gm + (1 | school)",
+        "m2": "score ~ gcse_c + gcse_gm + (1 + gcse_c | school)",
+        "m3": "score ~ gcse_c + gcse_gm + gender + (1 + gcse_c | school)",
+        "m_gender": "score ~ gender + (1 | school)",
+    }
+    return _quiet_fit(formulas[key], _chem())
+
+
+def _chem_sizes() -> pd.Series:
+    return _chem().groupby("school").size()
+
+
+def _chem_fixed(key: str, term: str) -> float:
+    return float(_chem_fit(key).fixed.loc[term, "estimate"])
+
+
+def _chem_share_above_10() -> float:
+    from ..companions.diagnostics import residual_table
+
+    return float((residual_table(_chem_fit("m3"))["fitted"] > 10).mean())
+
+
 def _vcov(result, i: int) -> float:
     return float(result.varcorr["vcov"].iloc[i])
 
@@ -835,10 +872,49 @@ REGISTRY: list[Answer] = [
        lambda: _grunfeld_se()["se_fe"], 0.00006, 0.0005, "smf.ols with + C(firm): the capital bse."),
     _a("ex-13-grunfeld", "icc_resid", "ICC by firm of the pooled OLS residuals",
        lambda: _grunfeld_se()["icc_resid"], 0.006, 0.03, "mh.icc_anova(panel, 'ols_resid', 'firm').icc."),
+    # chapter 14 (the capstone, mlmRev's Chem97)
+    _a("ex-14-look", "median_size", "median number of chemistry students per school",
+       lambda: float(_chem_sizes().median()), 0, 1, "chem.groupby('school').size(), then its median.",
+       integer=True),
+    _a("ex-14-look", "single", "schools with a single chemistry student",
+       lambda: float((_chem_sizes() == 1).sum()), 0, 2, "Count the schools whose size is exactly 1.", integer=True),
+    _a("ex-14-null", "tau00", "between-school variance of the null model",
+       lambda: _vcov(_chem_fit("m0"), 0), 0.006, 0.05, "score ~ 1 + (1 | school), REML: the first vcov of varcorr."),
+    _a("ex-14-null", "icc", "ICC of the null model",
+       lambda: float(_chem_fit("m0").icc), 0.0006, 0.01, "tau00 / (tau00 + sigma2), or mh.icc(m0).estimate."),
+    _a("ex-14-null", "design_effect", "design effect at the mean school size",
+       lambda: design_effect(float(_chem_fit("m0").icc), float(_chem_sizes().mean())), 0.006, 0.05,
+       "1 + (m - 1) * ICC with m the MEAN number of students per school (31022 / 2410)."),
+    _a("ex-14-context", "within", "within-school GCSE effect (coefficient of gcse_c, points per GCSE point)",
+       lambda: _chem_fixed("m1", "gcse_c"), 0.006, 0.05,
+       "score ~ gcse_c + gcse_gm + (1 | school) with gcse_c = GCSE minus the school's mean GCSE."),
+    _a("ex-14-context", "between", "between-school GCSE effect (coefficient of gcse_gm)",
+       lambda: _chem_fixed("m1", "gcse_gm"), 0.006, 0.05, "The gcse_gm row of m1.fixed."),
+    _a("ex-14-context", "contextual", "contextual effect: coefficient of gcse_gm minus that of gcse_c",
+       lambda: _chem_fixed("m1", "gcse_gm") - _chem_fixed("m1", "gcse_c"), 0.006, 0.05,
+       "Between minus within, with GCSE centred WITHIN schools (gcse_c), not raw GCSE."),
+    _a("ex-14-context", "tau00_explained", "share of the null model's tau00 explained by M1 (a proportion)",
+       lambda: 1 - _vcov(_chem_fit("m1"), 0) / _vcov(_chem_fit("m0"), 0), 0.006, 0.03,
+       "1 - tau00(M1) / tau00(null model), a proportion between 0 and 1."),
+    _a("ex-14-slope", "lr", "likelihood-ratio statistic for the GCSE slope variance (M1 vs M2)",
+       lambda: float(lrt(_chem_fit("m1"), _chem_fit("m2")).statistic), 0.06, 1.0,
+       "Same fixed effects: mh.lrt(m1, m2) on the REML fits; random part (1 + gcse_c | school)."),
+    _a("ex-14-slope", "sd_slope", "SD of the GCSE slopes between schools (points per GCSE point)",
+       lambda: float(_chem_fit("m2").varcorr["sdcor"].iloc[1]), 0.006, 0.03,
+       "The sdcor of the gcse_c row of m2.varcorr: an SD, not the variance."),
+    _a("ex-14-gender", "gap_raw", "gender[T.M] without GCSE: boys minus girls (points)",
+       lambda: _chem_fixed("m_gender", "gender[T.M]"), 0.006, 0.03,
+       "score ~ gender + (1 | school); girls (F) are the reference, so the sign is boys minus girls."),
+    _a("ex-14-gender", "gap_adjusted", "gender[T.M] in M3, with GCSE (points)",
+       lambda: _chem_fixed("m3", "gender[T.M]"), 0.006, 0.03,
+       "score ~ gcse_c + gcse_gm + gender + (1 + gcse_c | school): the gender[T.M] row."),
+    _a("ex-14-check", "share_above_10", "share of M3's fitted values above 10 points (a proportion)",
+       lambda: _chem_share_above_10(), 0.0006, 0.005,
+       "The fitted column of diagnostics.residual_table(m3) (school effects included), compared with 10."),
 ]
 
 # Exercises of the chapters that are deliberately not checkable, with the reason (the tests
-# require every exercise label of chapters 00-13 to be either registered or listed here).
+# require every exercise label of the chapters to be either registered or listed here).
 SKIPPED: dict[str, str] = {
     "ex-08-labels": "no number to check: the answers are nesting structures ('nested', 'identical').",
     "ex-08-equations": "no number to check: the answer is a model written out and an argument about identifiability.",
@@ -851,6 +927,9 @@ SKIPPED: dict[str, str] = {
     "ex-12-power": "4 x 1,000 simulated designs with montecarlo.run_design: far too slow to check on demand.",
     "ex-12-hsb": "200 random-slope fits on samples of schools: too slow to check on demand.",
     "ex-12-design": "no number to compute: the answers are read from the chapter's tables and argued in words.",
+    "ex-14-predict": "a prediction in words (which variance falls), made before fitting: no number to check.",
+    "ex-14-equations": "no number to check: the answer is the model's level-1 and level-2 equations.",
+    "ex-14-report": "no number to check: the answer is a results paragraph written from the output.",
 }
 
 # The book's order of the exercises of the chapters with skipped ones, so that "08-2" still means
@@ -859,6 +938,8 @@ _BOOK_ORDER: dict[str, list[str]] = {
     "08": ["ex-08-penicillin", "ex-08-labels", "ex-08-fully", "ex-08-equations", "ex-08-predict"],
     "10": ["ex-10-end", "ex-10-link", "ex-10-grunfeld-slope", "ex-10-weeks"],
     "12": ["ex-12-t", "ex-12-power", "ex-12-hsb", "ex-12-design"],
+    "14": ["ex-14-look", "ex-14-null", "ex-14-predict", "ex-14-context", "ex-14-equations", "ex-14-slope",
+           "ex-14-gender", "ex-14-check", "ex-14-report"],
 }
 
 _BY_KEY: dict[tuple[str, str], Answer] = {(a.exercise, a.part): a for a in REGISTRY}

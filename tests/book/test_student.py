@@ -104,7 +104,7 @@ def test_default_copy_folds_solutions_and_resolves_book_markup(path: Path, folde
     text = _text(student)
     # every solution is still there, as a folded dropdown under its exercise
     assert len(blocks) == n_ex >= 2
-    assert text.count(":::{solution}") == len(blocks)
+    assert text.count(":::{solution}") + text.count("{solution-start}") == len(blocks)
     for block in blocks:
         assert ":class: dropdown" in block.splitlines()[1], block[:80]
     # nothing only the book can resolve is left as markup
@@ -167,6 +167,10 @@ def test_gated_and_tagged_solution_cells_are_removed() -> None:
     assert not any("secret" in s.lower() or "tagged" in s for s in sources)
     assert sources[2] == make_student.ANSWER and sources[-1] == "ok = 1"
     assert student["cells"][-1]["outputs"] == [] and student["cells"][-1]["execution_count"] is None
+    folded, kept, _ = make_student.studentise(nb, "x.ipynb", keep_solutions=True, bib={})
+    by_source = {make_student._source(c): c for c in folded["cells"]}
+    assert by_source["secret = 2"]["metadata"]["jupyter"]["source_hidden"] is True  # collapsed in JupyterLab
+    assert "jupyter" not in by_source["ok = 1"]["metadata"] and len(kept) == 1
 
 
 def _run(path: Path) -> None:
