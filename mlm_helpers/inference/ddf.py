@@ -70,7 +70,7 @@ __all__ = ["fixed_table", "wald_test", "satterthwaite_parts", "kenward_roger_par
            "DDF_METHODS"]
 
 #: Relative step of the central differences (Satterthwaite): h = STEP * max(1, |phi|).
-STEP = 1e-4
+STEP = 1e-3
 
 
 # ------------------------------------------------------------------ Satterthwaite

@@ -18,7 +18,7 @@ def sleep_rs():
 
 def test_attributes(sleep_rs):
     r = sleep_rs
-    assert list(r.fixed.columns) == ["estimate", "se", "z", "p", "ci_lower", "ci_upper"]
+    assert list(r.fixed.columns) == ["estimate", "se", "df", "t", "p", "ci_lower", "ci_upper"]
     assert list(r.fixed.index) == ["Intercept", "Days"]
     assert list(r.varcorr.columns) == ["group", "var1", "var2", "vcov", "sdcor"]
     assert r.varcorr["group"].iloc[-1] == "Residual"
@@ -27,8 +27,12 @@ def test_attributes(sleep_rs):
     assert r.converged and not r.is_singular
     assert r.n_params == 6
     fx = r.fixed
-    assert np.allclose(fx["z"], fx["estimate"] / fx["se"])
-    assert np.allclose(fx["ci_upper"] - fx["estimate"], 1.959964 * fx["se"], rtol=1e-5)
+    assert np.allclose(fx["t"], fx["estimate"] / fx["se"])
+    assert r.ddf == "satterthwaite" and np.allclose(fx["df"], 17.0, rtol=1e-3)  # lmerTest: 17
+    assert np.allclose(fx["ci_upper"] - fx["estimate"], 2.109816 * fx["se"], rtol=1e-4)  # qt(0.975, 17)
+    wald = r.refit(ddf="normal").fixed
+    assert np.all(np.isinf(wald["df"]))
+    assert np.allclose(wald["ci_upper"] - wald["estimate"], 1.959964 * wald["se"], rtol=1e-5)
 
 
 def test_icc_not_defined_with_random_slopes(sleep_rs):
