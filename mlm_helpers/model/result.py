@@ -535,8 +535,9 @@ class MixedResult:
         rows = []
         for y in Y:
             r = self.refit(y, reml=reml, warn=False)
-            row = {"loglik": r.loglik, **dict(zip(names, r.fixed["estimate"], strict=True)),
-                   **{f"se_{n}": v for n, v in zip(names, r.fixed["se"], strict=True)}}
+            se = np.sqrt(np.diag(r._raw.vcov_beta))  # Wald se: no df needed here
+            row = {"loglik": r.loglik, **dict(zip(names, r._raw.beta, strict=True)),
+                   **{f"se_{n}": v for n, v in zip(names, se, strict=True)}}
             row.update({f"vcov_{k}": v for k, v in enumerate(r.varcorr["vcov"].iloc[:-1])})
             row.update(sigma2=r.sigma2, singular=r.is_singular, converged=r.converged)
             rows.append(row)
