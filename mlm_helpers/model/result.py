@@ -543,8 +543,9 @@ class MixedResult:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True) -> np.ndarray:
-        """Predictions for existing or new data.
+    def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True, *,
+                interval: str | None = None, level: float = 0.95) -> np.ndarray | pd.DataFrame:
+        r"""Predictions for existing or new data, with confidence or prediction intervals if asked.
 
         Parameters
         ----------
@@ -554,10 +555,21 @@ class MixedResult:
             Add each row's group's conditional mode. Groups not seen in the fit
             get the population-level prediction (random effects 0), as lme4's
             ``allow.new.levels = TRUE``.
+        interval : {None, "confidence", "prediction"}
+            ``None`` (default): the array of predictions. Otherwise a DataFrame with ``fit``,
+            ``lower``, ``upper`` (normal quantiles; the variance parameters are taken as known).
+            ``"confidence"``: for the mean of the row's group at x, variance
+            :math:`x^\top V_\gamma x + z^\top C_j z` for a known group (:math:`C_j`: the
+            conditional covariance of its random effects, :meth:`condvar`) and
+            :math:`x^\top V_\gamma x + z^\top T z` for a new group (a group drawn anew: the
+            random-effect variance). ``"prediction"``: for one new unit, adding :math:`\sigma^2`.
+            One grouping factor only.
+        level : float
+            Level of the intervals.
 
         Returns
         -------
-        numpy.ndarray
+        numpy.ndarray or pandas.DataFrame
 
         Examples
         --------
@@ -566,7 +578,14 @@ class MixedResult:
         >>> new = pd.DataFrame({"Days": [0, 5], "Subject": ["308", "new"]})
         >>> res.predict(new).round(1)
         array([253.7, 303.7])
+        >>> list(res.predict(new, interval="prediction").columns)
+        ['fit', 'lower', 'upper']
         """
+        if interval is not None and interval not in ("confidence", "prediction"):
+            raise MLMInputError(f"interval must be None, 'confidence' or 'prediction'; got {interval!r}.")
+        if interval is not None and (isinstance(level, bool) or not isinstance(level, int | float)
+                                     or not 0 < level < 1):
+            raise MLMInputError(f"level must be a number strictly between 0 and 1, such as 0.95; got {level!r}.")
         data = self._model.data if newdata is None else newdata
         if not isinstance(data, pd.DataFrame):
             raise MLMInputError(f"newdata must be a DataFrame, got {type(data).__name__}.")
@@ -586,7 +605,25 @@ class MixedResult:
                     raise MLMInputError(f"newdata lacks the column {exc.args[0]!r} used by a random term.") from None
                 seen = codes >= 0
                 pred[seen] += np.einsum("nq,nq->n", Z[seen], r[codes[seen]])
-        return pred
+        if interval is None:
+            return pred
+        if len(self._model.blocks) != 1 or not include_random:
+            raise MLMInputError("Intervals are available for models with one grouping factor and "
+                                "include_random=True.")
+        block = self._model.blocks[0]
+        codes = block.codes_for(data)
+        Z = block.z_matrix(data)
+        var = np.einsum("np,pq,nq->n", X, np.asarray(self._raw.vcov_beta, float), X)
+        T = np.asarray(self._raw.covs[0], float)
+        C = self.condvar()
+        cov = np.where((codes >= 0)[:, None, None], C[np.maximum(codes, 0)], T[None])
+        var = var + np.einsum("na,nab,nb->n", Z, cov, Z)
+        if interval == "prediction":
+            var = var + self.sigma2
+        crit = special.ndtri(0.5 + float(level) / 2)
+        half = crit * np.sqrt(var)
+        index = data.index if isinstance(data, pd.DataFrame) else None
+        return pd.DataFrame({"fit": pred, "lower": pred - half, "upper": pred + half}, index=index)
 
     # ------------------------------------------------------------------ display
     def summary(self, digits: int = 4, correlation: bool | None = None) -> str:
