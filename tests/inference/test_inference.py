@@ -31,7 +31,7 @@ def test_ddf_methods_and_summary(sleep):
 def test_fixed_is_lazy(sleep):
     r = sleep.refit(sleep.simulate(1, seed=3)[0])
     assert "fixed" not in r.__dict__ and "_inference_cache" not in r.__dict__
-    r.fixed
+    assert len(r.fixed) == 2
     assert "_inference_cache" in r.__dict__
 
 
