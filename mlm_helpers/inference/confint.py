@@ -113,8 +113,8 @@ def _bootstrap(res: MixedResult, level: float, nsim: int, seed, progress: bool) 
     draws[:, ne] = np.sqrt(table["sigma2"].to_numpy())
     for m, nm in enumerate(names):
         draws[:, ne + 1 + m] = table[nm].to_numpy()
-    a = (1 - level) / 2
-    return np.column_stack([np.nanquantile(draws, a, axis=0), np.nanquantile(draws, 1 - a, axis=0)])
+    alpha = (1 - level) / 2
+    return np.column_stack([np.nanquantile(draws, alpha, axis=0), np.nanquantile(draws, 1 - alpha, axis=0)])
 
 
 def confint(res: MixedResult, method: str = "profile", level: float = 0.95, *, nsim: int = 500,

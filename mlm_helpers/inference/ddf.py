@@ -44,7 +44,7 @@ F (Satt.)       750.0     2.0    17.0  0.0
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -193,7 +193,7 @@ def kenward_roger_parts(res: MixedResult) -> KRParts:
                             "ddf='satterthwaite'.")
     X = model.X
     setup = general_setup(model)
-    Z = setup.Z
+    Z: Any = setup.Z  # scipy.sparse CSC
     s2 = res.sigma2
     U = (Z @ _general_lambda(setup, _theta(res))).tocsc()
     C = (U.T @ U).toarray()
@@ -360,7 +360,7 @@ def fixed_table(res: MixedResult) -> pd.DataFrame:
     return pd.DataFrame(_t_columns(est, se, df), index=pd.Index(res.model.x_names, name="term"))
 
 
-def contrast_df(res: MixedResult, L: np.ndarray) -> dict[str, float]:
+def contrast_df(res: MixedResult, L: np.ndarray) -> dict[str, Any]:
     """F (or chi-squared) test of L gamma = 0 with the result's ddf method.
 
     Returns a dict with ``statistic``, ``num_df``, ``den_df`` (inf for "normal"), ``p`` and the
