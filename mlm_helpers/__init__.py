@@ -47,6 +47,9 @@ _ATTRIBUTES: dict[str, str] = {
     "LRTResult": "model.compare",
     "chibar_pvalue": "model.compare",
     "icc": "model.icc",
+    "wald_test": "inference.ddf",
+    "confint": "inference.confint",
+    "r2": "inference.r2",
     "icc_anova": "model.icc",
     "design_effect": "model.icc",
     "load_dataset": "datasets",
@@ -66,6 +69,7 @@ _MODULES: dict[str, str] = {
     "datasets": "datasets",
     "errors": "errors",
     "model": "model",
+    "inference": "inference",
     "simulation": "simulation",
     "plots": "plots",
     "explorers": "explorers",
@@ -104,6 +108,9 @@ __all__ = [
     "LRTResult",
     "chibar_pvalue",
     "icc",
+    "wald_test",
+    "confint",
+    "r2",
     "icc_anova",
     "design_effect",
     "load_dataset",
@@ -160,6 +167,9 @@ if TYPE_CHECKING:  # what static type checkers and editors see
     from .companions.centring import centre_grand, centre_within, within_between_effects
     from .datasets import list_datasets, load_dataset
     from .exercises import check_answer, list_exercises
+    from .inference.confint import confint
+    from .inference.ddf import wald_test
+    from .inference.r2 import r2
     from .model.compare import LRTResult, chibar_pvalue, lrt
     from .model.engines import ENGINES
     from .model.fitting import fit

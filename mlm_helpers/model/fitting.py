@@ -18,12 +18,13 @@ from .._threads import one_blas_thread
 from ..errors import MLMInputError
 from .engines import ENGINES, choose
 from .frame import build_model
-from .result import MixedResult
+from .result import MixedResult, check_ddf
 
 __all__ = ["fit", "ENGINES"]
 
 
-def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "auto") -> MixedResult:
+def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "auto",
+        ddf: str = "satterthwaite") -> MixedResult:
     """Fit a linear mixed model written as an lme4 formula.
 
     Parameters
@@ -49,6 +50,13 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
         nested random intercepts (simulation loops). ``"general"``: lme4's profiled
         deviance for any model (exact, slower). ``"auto"``: ``fast`` where it
         applies, otherwise ``statsmodels``.
+    ddf : {"satterthwaite", "kenward-roger", "between-within", "normal"}
+        Degrees of freedom of the t-tests in ``result.fixed`` and ``summary()``
+        (see :mod:`mlm_helpers.inference.ddf`): Satterthwaite (default, as
+        lmerTest), Kenward-Roger (REML only, adjusted standard errors, as
+        pbkrtest), the between-within (containment) rule, or ``"normal"``: Wald
+        z, what statsmodels reports. They are computed when ``result.fixed`` is
+        first read.
 
     Returns
     -------
@@ -90,10 +98,11 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
         raise MLMInputError(f"engine must be one of {', '.join(map(repr, ENGINES))}; got {engine!r}.")
     if not isinstance(reml, bool) and type(reml).__name__ != "bool_":
         raise MLMInputError(f"reml must be True (REML) or False (ML); got {reml!r}.")
+    ddf = check_ddf(ddf, bool(reml))
     model = build_model(formula, data)
     chosen = choose(model, engine)
     with one_blas_thread():
         raw = chosen.fit(model, bool(reml))
-    result = MixedResult(model, raw, reml=bool(reml), engine=chosen.name, formula=formula, data=data)
+    result = MixedResult(model, raw, reml=bool(reml), engine=chosen.name, formula=formula, data=data, ddf=ddf)
     result.warn()
     return result

@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from functools import cached_property
 
 import numpy as np
@@ -27,7 +28,30 @@ from .engines import EngineFit
 from .frame import ModelFrame, design_matrix
 from .optsummary import TOLERANCES, OptSummary
 
-__all__ = ["MixedResult", "RawFit", "NotDefined"]
+__all__ = ["MixedResult", "RawFit", "NotDefined", "DDF_METHODS"]
+
+#: The denominator-degrees-of-freedom methods of ``mh.fit(..., ddf=...)`` (computed in
+#: :mod:`mlm_helpers.inference.ddf`, which ``fixed`` loads by name when it is first read).
+DDF_METHODS: tuple[str, ...] = ("satterthwaite", "kenward-roger", "between-within", "normal")
+
+#: What ``summary()`` says about the t-tests, as lmerTest's line.
+_DDF_LINES = {
+    "satterthwaite": "Fixed effects (t-tests use Satterthwaite's method):",
+    "kenward-roger": "Fixed effects (t-tests use the Kenward-Roger method; adjusted standard errors):",
+    "between-within": "Fixed effects (t-tests use the between-within df):",
+    "normal": "Fixed effects (Wald z, normal reference):",
+}
+
+
+def check_ddf(ddf: object, reml: bool) -> str:
+    """The validated ddf method name (an MLMInputError names the choices otherwise)."""
+    if not isinstance(ddf, str) or ddf.lower() not in DDF_METHODS:
+        raise MLMInputError(f"ddf must be one of {', '.join(map(repr, DDF_METHODS))}; got {ddf!r}.")
+    ddf = ddf.lower()
+    if ddf == "kenward-roger" and not reml:
+        raise MLMInputError("ddf='kenward-roger' needs a REML fit (reml=True), as pbkrtest; for an ML fit use "
+                            "ddf='satterthwaite'.")
+    return ddf
 
 #: lme4's tolerance for calling a fit singular (isSingular(tol = 1e-4)).
 SINGULAR_TOL = TOLERANCES["singular_tol"]
@@ -87,8 +111,14 @@ class MixedResult:
         REML fits, as lme4's ``logLik``).
     fixed : pandas.DataFrame
         One row per fixed effect in formula order (``Intercept`` first), with
-        ``estimate``, ``se``, ``z``, ``p`` (two-sided, normal reference) and a
-        95% Wald interval ``ci_lower``, ``ci_upper``.
+        ``estimate``, ``se``, ``df``, ``t``, ``p`` (two-sided, t reference with
+        ``df``) and a 95% interval ``ci_lower``, ``ci_upper``. The df come from
+        the ``ddf`` method (computed when ``fixed`` is first read); with
+        ``"normal"`` they are inf (Wald z); with ``"kenward-roger"`` ``se`` is
+        the adjusted standard error.
+    ddf : str
+        The degrees-of-freedom method: ``"satterthwaite"`` (default),
+        ``"kenward-roger"``, ``"between-within"`` or ``"normal"``.
     varcorr : pandas.DataFrame
         As lme4's ``as.data.frame(VarCorr(fit))``: ``group``, ``var1``,
         ``var2``, ``vcov`` (variance or covariance), ``sdcor`` (standard
@@ -105,7 +135,8 @@ class MixedResult:
     """
 
     def __init__(self, model: ModelFrame, raw: RawFit, *, reml: bool, engine: str, formula: str,
-                 data: pd.DataFrame):
+                 data: pd.DataFrame, ddf: str = "satterthwaite"):
+        self.ddf = check_ddf(ddf, bool(reml))
         self._model = model
         self._raw = raw
         self._data = data
@@ -154,15 +185,10 @@ class MixedResult:
     # ------------------------------------------------------------------ fixed part
     @cached_property
     def fixed(self) -> pd.DataFrame:
-        est = self._raw.beta
-        se = np.sqrt(np.diag(self._raw.vcov_beta))
-        z = est / se
-        crit = special.ndtri(0.975)  # scipy.special: scipy.stats takes most of a second to import
-        return pd.DataFrame(
-            {"estimate": est, "se": se, "z": z, "p": 2 * special.ndtr(-np.abs(z)),
-             "ci_lower": est - crit * se, "ci_upper": est + crit * se},
-            index=pd.Index(self._model.x_names, name="term"),
-        )
+        # Computed on first use (a slider's refit does not pay for the df). The inference layer sits
+        # above this one: it is loaded by name, as the engine registry loads engines.
+        ddf = importlib.import_module("mlm_helpers.inference.ddf")
+        return ddf.fixed_table(self)
 
     @property
     def vcov_fixed(self) -> pd.DataFrame:
@@ -345,7 +371,7 @@ class MixedResult:
 
     # ------------------------------------------------------------------ refit and predict
     def refit(self, y: np.ndarray | pd.Series | None = None, *, reml: bool | None = None,
-              engine: str | None = None, warn: bool = True) -> MixedResult:
+              engine: str | None = None, warn: bool = True, ddf: str | None = None) -> MixedResult:
         """Fit the same model again: to a new response ``y``, or by ML instead of REML, or with another engine.
 
         Like lme4's ``refit(fit, newresp)``, a new response reuses everything else: the model
@@ -365,6 +391,9 @@ class MixedResult:
         warn : bool
             Raise convergence and singular-fit warnings (default True; a simulation loop that
             records ``converged`` and ``is_singular`` may turn them off).
+        ddf : str, optional
+            Degrees-of-freedom method (default: this fit's; Kenward-Roger falls back to
+            Satterthwaite for an ML refit).
 
         Returns
         -------
@@ -381,6 +410,8 @@ class MixedResult:
         from .engines import choose
 
         reml = self.reml if reml is None else bool(reml)
+        if ddf is None:
+            ddf = "satterthwaite" if (self.ddf == "kenward-roger" and not reml) else self.ddf
         model = self._model
         if y is not None:
             y = np.asarray(y, dtype=float).ravel()
@@ -402,7 +433,8 @@ class MixedResult:
         if y is not None:
             data = model.data.copy()
             data[self._model.spec.response] = y
-        result = MixedResult(model, raw, reml=reml, engine=chosen.name, formula=self.formula, data=data)
+        result = MixedResult(model, raw, reml=reml, engine=chosen.name, formula=self.formula, data=data,
+                             ddf=ddf)
         if warn:
             result.warn()
         return result
@@ -503,15 +535,17 @@ class MixedResult:
         rows = []
         for y in Y:
             r = self.refit(y, reml=reml, warn=False)
-            row = {"loglik": r.loglik, **dict(zip(names, r.fixed["estimate"], strict=True)),
-                   **{f"se_{n}": v for n, v in zip(names, r.fixed["se"], strict=True)}}
+            se = np.sqrt(np.diag(r._raw.vcov_beta))  # Wald se: no df needed here
+            row = {"loglik": r.loglik, **dict(zip(names, r._raw.beta, strict=True)),
+                   **{f"se_{n}": v for n, v in zip(names, se, strict=True)}}
             row.update({f"vcov_{k}": v for k, v in enumerate(r.varcorr["vcov"].iloc[:-1])})
             row.update(sigma2=r.sigma2, singular=r.is_singular, converged=r.converged)
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True) -> np.ndarray:
-        """Predictions for existing or new data.
+    def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True, *,
+                interval: str | None = None, level: float = 0.95) -> np.ndarray | pd.DataFrame:
+        r"""Predictions for existing or new data, with confidence or prediction intervals if asked.
 
         Parameters
         ----------
@@ -521,10 +555,21 @@ class MixedResult:
             Add each row's group's conditional mode. Groups not seen in the fit
             get the population-level prediction (random effects 0), as lme4's
             ``allow.new.levels = TRUE``.
+        interval : {None, "confidence", "prediction"}
+            ``None`` (default): the array of predictions. Otherwise a DataFrame with ``fit``,
+            ``lower``, ``upper`` (normal quantiles; the variance parameters are taken as known).
+            ``"confidence"``: for the mean of the row's group at x, variance
+            :math:`x^\top V_\gamma x + z^\top C_j z` for a known group (:math:`C_j`: the
+            conditional covariance of its random effects, :meth:`condvar`) and
+            :math:`x^\top V_\gamma x + z^\top T z` for a new group (a group drawn anew: the
+            random-effect variance). ``"prediction"``: for one new unit, adding :math:`\sigma^2`.
+            One grouping factor only.
+        level : float
+            Level of the intervals.
 
         Returns
         -------
-        numpy.ndarray
+        numpy.ndarray or pandas.DataFrame
 
         Examples
         --------
@@ -533,7 +578,14 @@ class MixedResult:
         >>> new = pd.DataFrame({"Days": [0, 5], "Subject": ["308", "new"]})
         >>> res.predict(new).round(1)
         array([253.7, 303.7])
+        >>> list(res.predict(new, interval="prediction").columns)
+        ['fit', 'lower', 'upper']
         """
+        if interval is not None and interval not in ("confidence", "prediction"):
+            raise MLMInputError(f"interval must be None, 'confidence' or 'prediction'; got {interval!r}.")
+        if interval is not None and (isinstance(level, bool) or not isinstance(level, int | float)
+                                     or not 0 < level < 1):
+            raise MLMInputError(f"level must be a number strictly between 0 and 1, such as 0.95; got {level!r}.")
         data = self._model.data if newdata is None else newdata
         if not isinstance(data, pd.DataFrame):
             raise MLMInputError(f"newdata must be a DataFrame, got {type(data).__name__}.")
@@ -553,7 +605,25 @@ class MixedResult:
                     raise MLMInputError(f"newdata lacks the column {exc.args[0]!r} used by a random term.") from None
                 seen = codes >= 0
                 pred[seen] += np.einsum("nq,nq->n", Z[seen], r[codes[seen]])
-        return pred
+        if interval is None:
+            return pred
+        if len(self._model.blocks) != 1 or not include_random:
+            raise MLMInputError("Intervals are available for models with one grouping factor and "
+                                "include_random=True.")
+        block = self._model.blocks[0]
+        codes = block.codes_for(data)
+        Z = block.z_matrix(data)
+        var = np.einsum("np,pq,nq->n", X, np.asarray(self._raw.vcov_beta, float), X)
+        T = np.asarray(self._raw.covs[0], float)
+        C = self.condvar()
+        cov = np.where((codes >= 0)[:, None, None], C[np.maximum(codes, 0)], T[None])
+        var = var + np.einsum("na,nab,nb->n", Z, cov, Z)
+        if interval == "prediction":
+            var = var + self.sigma2
+        crit = special.ndtri(0.5 + float(level) / 2)
+        half = crit * np.sqrt(var)
+        index = data.index if isinstance(data, pd.DataFrame) else None
+        return pd.DataFrame({"fit": pred, "lower": pred - half, "upper": pred + half}, index=index)
 
     # ------------------------------------------------------------------ display
     def summary(self, digits: int = 4, correlation: bool | None = None) -> str:
@@ -618,7 +688,7 @@ class MixedResult:
         lines.append("Random effects:")
         lines.extend(self._random_effects_table(digits))
         lines.append("")
-        lines.append("Fixed effects (Wald z, normal reference):")
+        lines.append(_DDF_LINES[self.ddf])
         lines.extend(self._fixed_effects_table(digits))
         p = len(self._model.x_names)
         show = (1 < p <= 12) if correlation is None else (bool(correlation) and p > 1)
@@ -714,7 +784,7 @@ class MixedResult:
         return out
 
     def _fixed_effects_table(self, digits: int) -> list[str]:
-        """Estimates and standard errors by R's ``printCoefmat`` rule; z to at most 3 decimals."""
+        """Estimates and standard errors by R's ``printCoefmat`` rule; df to 2 decimals, t (or z) to at most 3."""
         fx = self.fixed
         est, se = fx["estimate"].to_numpy(), fx["se"].to_numpy()
         both = np.abs(np.concatenate([est, se]))
@@ -726,19 +796,26 @@ class MixedResult:
             dec = digits
         est_txt = [unsigned_zero(f"{x:.{dec}f}") for x in est]
         se_txt = [f"{x:.{dec}f}" for x in se]
-        z_txt = format_column(np.round(fx["z"].to_numpy(), 3), digits, max_decimals=3)
+        z_txt = format_column(np.round(fx["t"].to_numpy(), 3), digits, max_decimals=3)
         p_txt = ["<0.001" if p < 0.001 else f"{p:.3f}" for p in fx["p"]]
+        normal = self.ddf == "normal"
+        df_txt = [] if normal else format_column(np.round(fx["df"].to_numpy(), 2), digits, max_decimals=2)
         lo_txt = [unsigned_zero(f"{x:.{dec}f}") for x in fx["ci_lower"]]
         hi_txt = [unsigned_zero(f"{x:.{dec}f}") for x in fx["ci_upper"]]
         ci = lo_txt + hi_txt
         wn = max(len(str(n)) for n in fx.index) + 2
         we = max(9, *map(len, est_txt)) + 1
         ws = max(9, *map(len, se_txt)) + 1
-        wz = max(6, *map(len, z_txt)) + 1
+        wz = max(8, *map(len, z_txt)) + 1
         wc = max(7, *map(len, ci)) + 1
-        out = [f" {'':<{wn}}{'Estimate':>{we}}{'Std.Err.':>{ws}}{'z':>{wz}}{'P>|z|':>8}{'[0.025':>{wc}}{'0.975]':>{wc}}"]
-        for name, e, s_, z, p, lo, hi in zip(fx.index, est_txt, se_txt, z_txt, p_txt, lo_txt, hi_txt, strict=True):
-            out.append(f" {name:<{wn}}{e:>{we}}{s_:>{ws}}{z:>{wz}}{p:>8}{lo:>{wc}}{hi:>{wc}}")
+        wd = 0 if normal else max(3, *map(len, df_txt)) + 1
+        stat, ptxt = ("z value", "Pr(>|z|)") if normal else ("t value", "Pr(>|t|)")
+        head = f" {'':<{wn}}{'Estimate':>{we}}{'Std.Err.':>{ws}}" + ("" if normal else f"{'df':>{wd}}")
+        out = [head + f"{stat:>{wz}}{ptxt:>9}{'[0.025':>{wc}}{'0.975]':>{wc}}"]
+        dfs = df_txt if df_txt else [""] * len(est_txt)
+        for name, e, s_, d, z, p, lo, hi in zip(fx.index, est_txt, se_txt, dfs, z_txt, p_txt, lo_txt, hi_txt,
+                                                strict=True):
+            out.append(f" {name:<{wn}}{e:>{we}}{s_:>{ws}}{d:>{wd}}{z:>{wz}}{p:>9}{lo:>{wc}}{hi:>{wc}}")
         return out
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ def sleep_rs():
 
 def test_attributes(sleep_rs):
     r = sleep_rs
-    assert list(r.fixed.columns) == ["estimate", "se", "z", "p", "ci_lower", "ci_upper"]
+    assert list(r.fixed.columns) == ["estimate", "se", "df", "t", "p", "ci_lower", "ci_upper"]
     assert list(r.fixed.index) == ["Intercept", "Days"]
     assert list(r.varcorr.columns) == ["group", "var1", "var2", "vcov", "sdcor"]
     assert r.varcorr["group"].iloc[-1] == "Residual"
@@ -27,8 +27,12 @@ def test_attributes(sleep_rs):
     assert r.converged and not r.is_singular
     assert r.n_params == 6
     fx = r.fixed
-    assert np.allclose(fx["z"], fx["estimate"] / fx["se"])
-    assert np.allclose(fx["ci_upper"] - fx["estimate"], 1.959964 * fx["se"], rtol=1e-5)
+    assert np.allclose(fx["t"], fx["estimate"] / fx["se"])
+    assert r.ddf == "satterthwaite" and np.allclose(fx["df"], 17.0, rtol=1e-3)  # lmerTest: 17
+    assert np.allclose(fx["ci_upper"] - fx["estimate"], 2.109816 * fx["se"], rtol=1e-4)  # qt(0.975, 17)
+    wald = r.refit(ddf="normal").fixed
+    assert np.all(np.isinf(wald["df"]))
+    assert np.allclose(wald["ci_upper"] - wald["estimate"], 1.959964 * wald["se"], rtol=1e-5)
 
 
 def test_icc_not_defined_with_random_slopes(sleep_rs):
@@ -100,7 +104,8 @@ def test_summary_prints_by_significance_with_a_corr_column(sleep_rs):
     assert days == ["Days", "35.07", "5.922", "0.07"]
     assert residual == ["Residual", "654.94", "25.592"]
     fixed = next(line.split() for line in lines if line.split()[:1] == ["Intercept"] and "251.405" in line)
-    assert fixed[:4] == ["Intercept", "251.405", "6.825", "36.838"]  # lme4: 251.405 6.825 36.838
+    # lmerTest: 251.405 6.825 17.000 36.838 (Satterthwaite df)
+    assert fixed[:5] == ["Intercept", "251.405", "6.825", "17", "36.838"]
 
 
 def test_summary_sections_in_lme4_order(sleep_rs):

@@ -1,0 +1,107 @@
+"""Inference helpers: methods, errors, and seeded coverage simulations."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlm_helpers as mh
+from mlm_helpers.errors import MLMInputError
+
+
+@pytest.fixture(scope="module")
+def sleep():
+    return mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+
+
+def test_ddf_methods_and_summary(sleep):
+    assert sleep.ddf == "satterthwaite"
+    assert "t-tests use Satterthwaite's method" in sleep.summary()
+    assert "Pr(>|t|)" in sleep.summary()
+    normal = sleep.refit(ddf="normal")
+    assert np.all(np.isinf(normal.fixed["df"])) and "Wald z" in normal.summary()
+    bw = sleep.refit(ddf="between-within").fixed["df"]
+    assert bw.tolist() == [17.0, 180 - 18 - 1]  # intercept between subjects, Days within
+    assert "Kenward-Roger" in sleep.refit(ddf="kenward-roger").summary()
+
+
+def test_fixed_is_lazy(sleep):
+    r = sleep.refit(sleep.simulate(1, seed=3)[0])
+    assert "fixed" not in r.__dict__ and "_inference_cache" not in r.__dict__
+    assert len(r.fixed) == 2
+    assert "_inference_cache" in r.__dict__
+
+
+def test_errors(sleep):
+    with pytest.raises(MLMInputError, match="ddf must be one of"):
+        mh.fit("Reaction ~ Days + (1 | Subject)", mh.load_dataset("sleepstudy"), ddf="containment")
+    with pytest.raises(MLMInputError, match="REML"):
+        mh.fit("Reaction ~ Days + (1 | Subject)", mh.load_dataset("sleepstudy"), reml=False, ddf="kenward-roger")
+    with pytest.raises(MLMInputError, match="Available: Intercept, Days"):
+        mh.wald_test(sleep, ["days"])
+    with pytest.raises(MLMInputError, match="method must be one of"):
+        mh.confint(sleep, method="likelihood")
+    with pytest.raises(MLMInputError, match="level must be"):
+        mh.confint(sleep, method="wald", level=95)
+    with pytest.raises(MLMInputError, match="interval must be"):
+        sleep.predict(interval="both")
+
+
+def test_confint_rows_and_bootstrap():
+    res = mh.fit("Reaction ~ Days + (1 | Subject)", mh.load_dataset("sleepstudy"))
+    ci = mh.confint(res, method="bootstrap", nsim=200, seed=5, progress=False)
+    assert list(ci.index) == ["sd_Intercept|Subject", "sigma", "Intercept", "Days"]
+    assert ci.equals(mh.confint(res, method="bootstrap", nsim=200, seed=5, progress=False))
+    est = [np.sqrt(res.varcorr["vcov"].iloc[0]), np.sqrt(res.sigma2), *res.fixed["estimate"]]
+    assert np.all((ci["lower"] < est) & (est < ci["upper"]))
+
+
+def test_satterthwaite_covers_at_ten_groups():
+    """Seeded: 10 groups of 5, a between-group predictor; 95% t intervals with Satterthwaite df."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(13)
+    J, m = 10, 5
+    g = np.repeat(np.arange(J), m)
+    w = np.repeat(rng.normal(size=J), m)
+    data = pd.DataFrame({"g": g.astype(str), "w": w, "y": 0.0})
+    data["y"] = 0.5 * w + rng.normal(size=J)[g] + rng.normal(0, 2, J * m)
+    base = mh.fit("y ~ w + (1 | g)", data)
+    hits, z_hits, R = 0, 0, 1000
+    for _ in range(R):
+        y = 0.5 * w + rng.normal(size=J)[g] + rng.normal(0, 2, J * m)
+        fx = base.refit(y, warn=False).fixed.loc["w"]
+        hits += fx["ci_lower"] <= 0.5 <= fx["ci_upper"]
+        z_hits += abs(fx["estimate"] - 0.5) <= 1.959964 * fx["se"]
+    assert abs(hits / R - 0.95) <= 0.02
+    assert z_hits < hits  # the Wald z interval undercovers
+    assert time.perf_counter() - start < 20
+
+
+@pytest.mark.parametrize("kind", ["new group", "new unit"])
+def test_prediction_interval_coverage(kind):
+    rng = np.random.default_rng(21 if kind == "new group" else 22)
+    J, m = 30, 8
+    g = np.repeat(np.arange(J), m)
+    x = rng.normal(size=J * m)
+    data = pd.DataFrame({"g": g.astype(str), "x": x, "y": 0.0})
+
+    def draw(u):
+        return 1.0 + 0.5 * x + u[g] + rng.normal(0, 1.0, J * m)
+
+    base = mh.fit("y ~ x + (1 | g)", data.assign(y=draw(rng.normal(0, 1.0, J))))
+    hits, R = 0, 600
+    for _ in range(R):
+        u = rng.normal(0, 1.0, J)
+        res = base.refit(draw(u), warn=False)
+        if kind == "new group":
+            new = pd.DataFrame({"x": [1.0], "g": ["unseen"]})
+            truth = 1.5 + rng.normal(0, 1.0) + rng.normal(0, 1.0)
+        else:
+            new = pd.DataFrame({"x": [1.0], "g": ["3"]})
+            truth = 1.5 + u[3] + rng.normal(0, 1.0)
+        iv = res.predict(new, interval="prediction").iloc[0]
+        hits += iv["lower"] <= truth <= iv["upper"]
+    assert abs(hits / R - 0.95) <= 0.03
