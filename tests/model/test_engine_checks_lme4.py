@@ -21,7 +21,7 @@ import pytest
 
 import mlm_helpers as mh
 from mlm_helpers.model.deviance import profiled_deviance_general
-from mlm_helpers.model.engines.general import fit_general
+from mlm_helpers.model.engines.fast import fit_general
 from mlm_helpers.model.frame import build_model
 
 REF = Path(__file__).parents[1] / "reference"
