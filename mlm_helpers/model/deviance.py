@@ -47,9 +47,9 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from scipy.linalg import solve_triangular as _solve_triangular
 
 from ._numerics import LOG2PI, chol_batched, forward_batched, relative_factor
 
@@ -429,15 +429,15 @@ class GeneralSetup:
     Z1: np.ndarray  # (n, q1)
     A11: np.ndarray  # (J1, q1, q1)
     Z1W: np.ndarray  # (J1, q1, p + 1)
-    Zr: object  # scipy.sparse CSC (n, Q2): the other terms, level-major within each
-    A21: object  # scipy.sparse CSR (Q2, J1 q1)
-    A22: object  # dense (Q2, Q2), or sparse in the sparse mode, or (J2, q2, q2) when nested
+    Zr: Any  # scipy.sparse CSC (n, Q2): the other terms, level-major within each
+    A21: Any  # scipy.sparse CSR (Q2, J1 q1)
+    A22: Any  # dense (Q2, Q2), or sparse in the sparse mode, or (J2, q2, q2) when nested
     ZrW: np.ndarray  # (Q2, p + 1)
     WtW: np.ndarray  # (p + 1, p + 1)
     a21_rows: np.ndarray  # row of every stored entry of A21
-    parent: np.ndarray | None = None  # nested: level of the second factor of each first-factor level
-    A21b: np.ndarray | None = None  # nested: (J1, q2, q1) blocks of A21
-    Z: object = None  # sparse mode: the whole Z (model order)
+    parent: Any = None  # nested: level of the second factor of each first-factor level
+    A21b: Any = None  # nested: (J1, q2, q1) blocks of A21
+    Z: Any = None  # sparse mode: the whole Z (model order)
 
     @property
     def n_theta(self) -> int:
@@ -467,7 +467,7 @@ class GeneralSetup:
         Z1W = self.Z1W.copy()
         Z1W[:, :, p] = _group_sums(self.codes1, self.Z1 * y[:, None], len(Z1W))
         ZrW = self.ZrW.copy()
-        ZrW[:, p] = self.Zr.T @ y  # type: ignore[attr-defined]
+        ZrW[:, p] = self.Zr.T @ y
         WtW = self.WtW.copy()
         WtW[:p, p] = WtW[p, :p] = self.X.T @ y
         WtW[p, p] = y @ y
@@ -539,7 +539,10 @@ def general_setup(model, *, X: np.ndarray | None = None, y: np.ndarray | None = 
     A21.sort_indices()
     a21_rows = np.repeat(np.arange(A21.shape[0]), np.diff(A21.indptr))
     ZrW = np.asarray(Zr.T @ W)
-    parent = A21b = Zfull = None
+    parent: Any = None
+    A21b: Any = None
+    Zfull: Any = None
+    A22: Any
     if not rest:
         mode, A22 = "none", np.zeros((0, 0))
     else:
@@ -617,8 +620,7 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool) -> dict |
     theta = np.asarray(theta, dtype=float)
     if setup.mode == "sparse":
         return _sparse_pieces(setup, theta, reml)
-    X, y = setup.X, setup.y
-    n, p = X.shape
+    n, p = setup.X.shape
     lams = _split_theta(setup, theta)
     J1, q1 = setup.A11.shape[:2]
     lam1 = lams[setup.order[0]] if lams else np.zeros((0, 0))
@@ -641,7 +643,10 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool) -> dict |
     c1 = R1 @ setup.Z1W  # (J1, q1, p + 1)
     c1f = c1.reshape(J1 * q1, p + 1)
     G = c1f.T @ c1f
-    L2 = L21 = c2 = lamr = None
+    L2: Any = None
+    L21: Any = None
+    c2: Any = None
+    lamr: Any = None
     if setup.mode == "dense":
         lamr = _rest_lambda(setup, lams)
         A21 = setup.A21
@@ -764,7 +769,7 @@ def _sparse_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool) -> dict |
     X, y = setup.X, setup.y
     n, p = X.shape
     Lam = _general_lambda(setup, theta)
-    ZL = (setup.Z @ Lam).tocsc()  # type: ignore[operator]
+    ZL = (setup.Z @ Lam).tocsc()
     Q = ZL.shape[1]
     A = (ZL.T @ ZL + sparse.identity(Q, format="csc")).tocsc()
     rhs = np.column_stack([np.asarray(ZL.T @ X), np.asarray(ZL.T @ y)])

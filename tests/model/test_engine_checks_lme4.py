@@ -125,7 +125,7 @@ def scots_fit():
     """The statsmodels path on ScotsSec (slow: statsmodels' optimisers on 3,435 rows, then the check)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = mh.fit("attain ~ verbal + sex + (1 | second) + (0 + verbal | primary)", scotssec())
+        res = mh.fit("attain ~ verbal + sex + (1 | second) + (0 + verbal | primary)", scotssec(), engine="statsmodels")
     return res, [w for w in caught]
 
 
