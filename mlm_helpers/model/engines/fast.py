@@ -287,7 +287,7 @@ def fit_general(model: ModelFrame, reml: bool = True, theta0: np.ndarray | None 
         n_evals += len(ts)
         out = np.empty(len(ts))
         for k, t in enumerate(ts):
-            pc = general_pieces(setup, t, reml)
+            pc = general_pieces(setup, t, reml, modes=False)
             out[k] = np.inf if pc is None else pc["deviance"]
         return out
 
