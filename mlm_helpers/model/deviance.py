@@ -47,16 +47,15 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from scipy.linalg import solve_triangular as _solve_triangular
 
 from ._numerics import LOG2PI, chol_batched, forward_batched, relative_factor
 
 __all__ = ["SuffStats", "Pieces", "sufficient_stats", "sufficient_stats_arrays", "deviance_pieces",
            "deviance_many", "profiled_deviance", "theta_to_lambda", "theta_index", "lower_bounds",
-           "conditional_modes", "response_parts", "InterceptStats", "intercept_stats",
-           "intercept_deviance_pieces", "intercept_modes", "GeneralSetup", "general_setup", "general_pieces",
+           "conditional_modes", "response_parts", "GeneralSetup", "general_setup", "general_pieces",
            "profiled_deviance_general", "theta_from_covs", "DENSE_MAX_Q"]
 
 
@@ -382,169 +381,122 @@ def response_parts(model, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return Zty, Xty, yty
 
 
-# ------------------------------------------------------------------ several grouping factors, intercepts only
-@dataclass
-class InterceptStats:
-    """Cross-products for ``y ~ X + (1 | g1) + (1 | g2) + ...``: crossed or nested random intercepts.
-
-    The factor with most levels comes first: its block of Z'Z is diagonal, so the penalised normal
-    equations are solved through the Schur complement of that block, and only the other factors'
-    block is factorised densely (as lme4's sparse Cholesky does in effect). Dense in the smaller
-    factors: for up to a few hundred levels there.
-    """
-
-    order: list[int]  # factor indices, the largest first
-    n1: np.ndarray  # (J1,) rows per level of the first factor
-    Z1W: np.ndarray  # (J1, p + 1): Z1'[X y]
-    WtW: np.ndarray  # (p + 1, p + 1)
-    Z1Z2: np.ndarray  # (J1, Q2)
-    Z2Z2: np.ndarray  # (Q2, Q2)
-    Z2W: np.ndarray  # (Q2, p + 1)
-    expand2: np.ndarray  # (Q2,) factor (position in order[1:]) of each column of Z2
-    n: int
-    p: int
-
-
-def intercept_stats(X: np.ndarray, y: np.ndarray, codes: list[np.ndarray], sizes: list[int]) -> InterceptStats:
-    """Build :class:`InterceptStats` from the fixed-effects design, the response and each factor's codes."""
-    order = [int(i) for i in np.argsort([-q for q in sizes], kind="stable")]
-    n, p = X.shape
-    W = np.column_stack([X, y])
-    first = order[0]
-    n1 = np.bincount(codes[first], minlength=sizes[first]).astype(float)
-    Z1W = np.zeros((sizes[first], p + 1))
-    np.add.at(Z1W, codes[first], W)
-    rest = order[1:]
-    Q2 = sum(sizes[i] for i in rest)
-    Z2 = np.zeros((n, Q2))
-    start = 0
-    for i in rest:
-        Z2[np.arange(n), start + codes[i]] = 1.0
-        start += sizes[i]
-    Z1Z2 = np.zeros((sizes[first], Q2))
-    np.add.at(Z1Z2, codes[first], Z2)
-    expand2 = np.repeat(np.arange(len(rest)), [sizes[i] for i in rest]) if rest else np.zeros(0, int)
-    return InterceptStats(order, n1, Z1W, W.T @ W, Z1Z2, Z2.T @ Z2, Z2.T @ W, expand2, n, p)
-
-
-@dataclass
-class InterceptPieces:
-    deviance: float
-    RX: np.ndarray
-    cbeta: np.ndarray
-    r2: float
-    d: np.ndarray  # (J1,) diagonal of the first factor's block
-    A12: np.ndarray
-    L: np.ndarray | None  # Cholesky factor of the Schur complement (other factors)
-
-
-def intercept_deviance_pieces(theta: np.ndarray, st: InterceptStats, reml: bool = True) -> InterceptPieces:
-    """The profiled deviance of a crossed or nested random-intercept model at ``theta`` (one per factor,
-    in the model's factor order). ``inf`` where it is not defined.
-
-    Examples
-    --------
-    >>> import mlm_helpers as mh
-    >>> from mlm_helpers.model.frame import build_model
-    >>> m = build_model("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"),
-    ...                 warn_few_groups=False)
-    >>> st = intercept_stats(m.X, m.y, [b.codes for b in m.blocks], [b.n_levels for b in m.blocks])
-    >>> round(intercept_deviance_pieces(np.array([1.54, 3.51]), st).deviance / -2, 2)
-    -165.43
-    """
-    theta = np.abs(np.asarray(theta, dtype=float))
-    p, n = st.p, st.n
-    t1 = theta[st.order[0]]
-    d = t1 * t1 * st.n1 + 1.0
-    W1 = t1 * st.Z1W
-    G = W1.T @ (W1 / d[:, None])
-    logdet = float(np.log(d).sum())
-    A12 = np.zeros((len(d), 0))
-    L = None
-    if len(st.order) > 1:
-        lam2 = theta[st.order[1:]][st.expand2]
-        A12 = t1 * st.Z1Z2 * lam2[None, :]
-        S = lam2[:, None] * st.Z2Z2 * lam2[None, :] + np.eye(len(lam2)) - A12.T @ (A12 / d[:, None])
-        L = chol_batched(S) if len(lam2) <= 8 else np.linalg.cholesky(S)
-        B = forward_batched(L, lam2[:, None] * st.Z2W - A12.T @ (W1 / d[:, None])) if len(lam2) <= 8 else \
-            np.linalg.solve(L, lam2[:, None] * st.Z2W - A12.T @ (W1 / d[:, None]))
-        G = G + B.T @ B
-        logdet += 2.0 * float(np.log(np.diag(L)).sum())
-    M = st.WtW - G
-    RX = chol_batched(M[:p, :p])
-    cb = forward_batched(RX, M[:p, p, None])[:, 0]
-    r2 = float(M[p, p] - cb @ cb)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ldRX2 = 2.0 * float(np.log(np.diag(RX)).sum())
-        if reml:
-            dev = logdet + ldRX2 + (n - p) * (1.0 + LOG2PI + np.log(r2 / (n - p)))
-        else:
-            dev = logdet + n * (1.0 + LOG2PI + np.log(r2 / n))
-    if not (np.isfinite(dev) and r2 > 0):
-        dev = np.inf
-    return InterceptPieces(float(dev), RX, cb, r2, d, A12, L)
-
-
-def intercept_modes(theta: np.ndarray, pc: InterceptPieces, st: InterceptStats, beta: np.ndarray,
-                    sizes: list[int]) -> list[np.ndarray]:
-    """Conditional modes of every factor's random intercepts (in the model's factor order)."""
-    theta = np.abs(np.asarray(theta, dtype=float))
-    t1 = theta[st.order[0]]
-    wbeta = np.concatenate([-beta, [1.0]])  # Z'(y - X beta) from the Z'[X y] products
-    c1 = t1 * (st.Z1W @ wbeta)
-    out: list[np.ndarray] = [np.zeros(0)] * len(sizes)
-    if len(st.order) > 1:
-        lam2 = theta[st.order[1:]][st.expand2]
-        c2 = lam2 * (st.Z2W @ wbeta)
-        rhs = c2 - pc.A12.T @ (c1 / pc.d)
-        assert pc.L is not None  # several factors: the Schur complement was factorised
-        u2 = np.linalg.solve(pc.L.T, np.linalg.solve(pc.L, rhs))
-        u1 = (c1 - pc.A12 @ u2) / pc.d
-        b2 = lam2 * u2
-        start = 0
-        for k, i in enumerate(st.order[1:]):
-            out[i] = b2[start:start + sizes[i]]
-            start += sizes[i]
-            assert np.all(st.expand2[start - sizes[i]:start] == k)
-    else:
-        u1 = c1 / pc.d
-    out[st.order[0]] = t1 * u1
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
-# The profiled deviance for any number of grouping factors (crossed or nested).
+# Several grouping factors (crossed or nested, any random terms): the blocked Cholesky factor.
 #
-# The same formulas as above (Bates et al. 2015, eqs. 10-17), written for a general Z: used to
-# check, and re-optimise, what the statsmodels path reports for crossed and nested models. It
-# is self-contained on purpose (the one-factor code above is the fast path).
+# The method of MixedModels.jl (Bates et al.; ``updateL!``, ``cholUnblocked!``, ``rankUpdate!``):
+# the random-effect terms are ordered by their number of random effects, largest first, and
+# A = [Z_1 Z_r X y]'[Z_1 Z_r X y] is computed once, by blocks. For a theta, the lower Cholesky
+# factor L of Lambda'Z'Z Lambda + I is built block by block:
+#
+#   L_11 L_11' = Lambda_1'A_11 Lambda_1 + I      block diagonal: one q1 x q1 factor per level
+#   L_r1       = Lambda_r'A_r1 Lambda_1 L_11^-T   sparse (the pattern of Z_r'Z_1)
+#   L_rr L_rr' = Lambda_r'A_rr Lambda_r + I - L_r1 L_r1'
+#
+# where r stands for all the other terms together. L_rr is dense (up to ``DENSE_MAX_Q`` random
+# effects), block diagonal when the first factor is nested in a second and last one (then
+# L_r1 L_r1' stays block diagonal), and otherwise the sparse factorisation of the whole matrix.
+# The rows of [X y] follow the same steps; their Schur complement gives R_X, c_beta and r^2.
 
 
-#: Up to this many random effects, profiled_deviance_general factors Lambda'Z'Z Lambda + I densely;
-#: above it, with SuperLU in symmetric mode (no pivoting off the diagonal).
+#: Up to this many random effects in the terms after the largest one, their block is factorised
+#: densely; above it (two huge crossed factors) the whole Lambda'Z'Z Lambda + I by SuperLU.
 DENSE_MAX_Q = 3000
+#: L_r1 is made dense for the rank update L_r1 L_r1' when at least this share of it is filled.
+DENSE_SHARE = 0.05
+#: The nested (block-diagonal) form is used from this many random effects in the second factor on
+#: (below it the dense form is as fast).
+NESTED_MIN_Q = 200
 
 
 @dataclass
 class GeneralSetup:
-    """Model pieces that do not depend on theta: sparse Z, X, y and the layout of Lambda."""
+    """The theta-free pieces of a model with any number of grouping factors (blocks of A = [Z X y]'[Z X y]).
 
-    Z: object  # scipy.sparse CSC, n x Q, columns level-major within each grouping factor
+    ``order`` lists the model's blocks (``model.blocks`` order) largest first; ``mode`` says how
+    the block of the later terms is factorised: ``"none"`` (at most one factor), ``"dense"``,
+    ``"nested"`` (block diagonal) or ``"sparse"``.
+    """
+
     X: np.ndarray
     y: np.ndarray
-    patterns: list[np.ndarray]
-    n_levels: list[int]
+    patterns: list[np.ndarray]  # model order
+    n_levels: list[int]  # model order
+    qs: list[int]  # model order
+    order: list[int]
+    mode: str
+    codes1: np.ndarray  # (n,) level of the first (largest) term
+    Z1: np.ndarray  # (n, q1)
+    A11: np.ndarray  # (J1, q1, q1)
+    Z1W: np.ndarray  # (J1, q1, p + 1)
+    Zr: Any  # scipy.sparse CSC (n, Q2): the other terms, level-major within each
+    A21: Any  # scipy.sparse CSR (Q2, J1 q1)
+    A22: Any  # dense (Q2, Q2), or sparse in the sparse mode, or (J2, q2, q2) when nested
+    ZrW: np.ndarray  # (Q2, p + 1)
+    WtW: np.ndarray  # (p + 1, p + 1)
+    a21_rows: np.ndarray  # row of every stored entry of A21
+    parent: Any = None  # nested: level of the second factor of each first-factor level
+    A21b: Any = None  # nested: (J1, q2, q1) blocks of A21
+    Z: Any = None  # sparse mode: the whole Z (model order)
 
     @property
     def n_theta(self) -> int:
         return int(sum(p.sum() for p in self.patterns))
+
+    @property
+    def p(self) -> int:
+        return self.X.shape[1]
+
+    def with_response(self, y: np.ndarray) -> GeneralSetup:
+        """The same design with another response (a refit, a simulation, a bootstrap sample).
+
+        Examples
+        --------
+        >>> import mlm_helpers as mh
+        >>> from mlm_helpers.model.frame import build_model
+        >>> m = build_model("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"),
+        ...                 warn_few_groups=False)
+        >>> s = general_setup(m)
+        >>> bool(np.allclose(s.with_response(2 * m.y).WtW[-1, -1], 4 * s.WtW[-1, -1]))
+        True
+        """
+        import dataclasses
+
+        y = np.asarray(y, dtype=float)
+        p = self.p
+        Z1W = self.Z1W.copy()
+        Z1W[:, :, p] = _group_sums(self.codes1, self.Z1 * y[:, None], len(Z1W))
+        ZrW = self.ZrW.copy()
+        ZrW[:, p] = self.Zr.T @ y
+        WtW = self.WtW.copy()
+        WtW[:p, p] = WtW[p, :p] = self.X.T @ y
+        WtW[p, p] = y @ y
+        return dataclasses.replace(self, y=y, Z1W=Z1W, ZrW=ZrW, WtW=WtW)
+
+
+def _group_sums(codes: np.ndarray, V: np.ndarray, J: int) -> np.ndarray:
+    """Sums of the rows of V (n, m) within each level: (J, m)."""
+    out = np.empty((J, V.shape[1]))
+    for a in range(V.shape[1]):
+        out[:, a] = np.bincount(codes, weights=V[:, a], minlength=J)
+    return out
+
+
+def _sparse_z(codes: np.ndarray, Z: np.ndarray, J: int):
+    from scipy import sparse
+
+    n, q = Z.shape
+    rows = np.repeat(np.arange(n), q)
+    cols = (codes[:, None] * q + np.arange(q)[None, :]).ravel()
+    return sparse.csc_matrix((Z.ravel(), (rows, cols)), shape=(n, J * q))
 
 
 def general_setup(model, *, X: np.ndarray | None = None, y: np.ndarray | None = None) -> GeneralSetup:
     """The theta-free pieces of ``model``; ``X`` and ``y`` replace the model's own when given.
 
     Replacing them serves profiles over a fixed effect (drop its column, move it into an offset)
-    and refits to simulated responses, on the same random-effects design.
+    and refits to simulated responses, on the same random-effects design
+    (:meth:`GeneralSetup.with_response` swaps the response alone, more cheaply).
 
     Examples
     --------
@@ -552,96 +504,307 @@ def general_setup(model, *, X: np.ndarray | None = None, y: np.ndarray | None = 
     >>> from mlm_helpers.model.frame import build_model
     >>> m = build_model("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"),
     ...                 warn_few_groups=False)
-    >>> general_setup(m).n_theta
-    2
+    >>> s = general_setup(m)
+    >>> s.n_theta, s.mode, [m.blocks[i].group for i in s.order]
+    (2, 'dense', ['plate', 'sample'])
     """
     from scipy import sparse
 
     n = model.nobs
-    mats = []
-    for b in model.blocks:
-        rows = np.repeat(np.arange(n), b.q)
-        cols = (b.codes[:, None] * b.q + np.arange(b.q)[None, :]).ravel()
-        mats.append(sparse.csc_matrix((b.Z.ravel(), (rows, cols)), shape=(n, b.n_levels * b.q)))
-    Z = sparse.hstack(mats, format="csc") if mats else sparse.csc_matrix((n, 0))
     X = model.X if X is None else np.asarray(X, dtype=float)
     y = model.y if y is None else np.asarray(y, dtype=float)
-    return GeneralSetup(Z, X, y, [b.pattern for b in model.blocks], [b.n_levels for b in model.blocks])
+    p = X.shape[1]
+    W = np.column_stack([X, y])
+    blocks = model.blocks
+    sizes = [b.n_levels * b.q for b in blocks]
+    order = [int(i) for i in np.argsort([-s for s in sizes], kind="stable")]
+    patterns = [b.pattern for b in blocks]
+    n_levels = [b.n_levels for b in blocks]
+    qs = [b.q for b in blocks]
+    if blocks:
+        b1 = blocks[order[0]]
+        codes1, Z1, J1, q1 = np.asarray(b1.codes, np.intp), np.asarray(b1.Z, float), b1.n_levels, b1.q
+    else:
+        codes1, Z1, J1, q1 = np.zeros(n, np.intp), np.zeros((n, 0)), 0, 0
+    A11 = _group_sums(codes1, (Z1[:, :, None] * Z1[:, None, :]).reshape(n, q1 * q1), J1).reshape(J1, q1, q1)
+    Z1W = _group_sums(codes1, (Z1[:, :, None] * W[:, None, :]).reshape(n, q1 * (p + 1)), J1).reshape(J1, q1, p + 1)
+    rest = order[1:]
+    if rest:
+        Zr = sparse.hstack([_sparse_z(blocks[i].codes, blocks[i].Z, blocks[i].n_levels) for i in rest], format="csc")
+    else:
+        Zr = sparse.csc_matrix((n, 0))
+    Q2 = Zr.shape[1]
+    A21 = (Zr.T @ _sparse_z(codes1, Z1, J1)).tocsr() if blocks else sparse.csr_matrix((0, 0))
+    A21.sum_duplicates()
+    A21.sort_indices()
+    a21_rows = np.repeat(np.arange(A21.shape[0]), np.diff(A21.indptr))
+    ZrW = np.asarray(Zr.T @ W)
+    parent: Any = None
+    A21b: Any = None
+    Zfull: Any = None
+    A22: Any
+    if not rest:
+        mode, A22 = "none", np.zeros((0, 0))
+    else:
+        mode = "dense"
+        if len(rest) == 1:
+            b2 = blocks[rest[0]]
+            parents = np.full(J1, -1)
+            parents[codes1] = b2.codes
+            same = np.all(parents[codes1] == b2.codes)
+            if same and Q2 >= NESTED_MIN_Q:  # the first factor nested in the second: L_rr is block diagonal
+                mode, parent = "nested", parents
+                q2 = b2.q
+                A22 = _group_sums(b2.codes, (b2.Z[:, :, None] * b2.Z[:, None, :]).reshape(n, q2 * q2),
+                                  b2.n_levels).reshape(b2.n_levels, q2, q2)
+                A21b = _group_sums(codes1, (b2.Z[:, :, None] * Z1[:, None, :]).reshape(n, q2 * q1),
+                                   J1).reshape(J1, q2, q1)
+        if mode == "dense":
+            if Q2 <= DENSE_MAX_Q:
+                A22 = (Zr.T @ Zr).toarray()
+            else:
+                mode = "sparse"
+                A22 = None
+                Zfull = sparse.hstack([_sparse_z(b.codes, b.Z, b.n_levels) for b in blocks], format="csc")
+    return GeneralSetup(X, y, patterns, n_levels, qs, order, mode, codes1, Z1, A11, Z1W, Zr, A21, A22, ZrW,
+                        W.T @ W, a21_rows, parent, A21b, Zfull)
+
+
+def _split_theta(setup: GeneralSetup, theta: np.ndarray) -> list[np.ndarray]:
+    """Each block's Lambda (model order) from theta."""
+    lams, k = [], 0
+    for pat in setup.patterns:
+        m = int(pat.sum())
+        lams.append(theta_to_lambda(theta[k : k + m], pat))
+        k += m
+    return lams
+
+
+def _blockdiag(blocks: np.ndarray):
+    """A sparse block-diagonal matrix from a stack (J, a, b) of blocks."""
+    from scipy import sparse
+
+    J, a, b = blocks.shape
+    return sparse.bsr_matrix((blocks, np.arange(J), np.arange(J + 1)), shape=(J * a, J * b)).tocsr()
+
+
+def _rest_lambda(setup: GeneralSetup, lams: list[np.ndarray]):
+    """Lambda_r of the later terms: a vector (all scalar terms) or a sparse block-diagonal matrix."""
+    from scipy import sparse
+
+    rest = setup.order[1:]
+    if all(setup.qs[i] == 1 for i in rest):
+        return np.concatenate([np.full(setup.n_levels[i], lams[i][0, 0]) for i in rest])
+    return sparse.block_diag([_blockdiag(np.broadcast_to(lams[i], (setup.n_levels[i],) + lams[i].shape))
+                              for i in rest], format="csr")
+
+
+def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes: bool = True) -> dict | None:
+    """Everything the estimates need at theta (None where the deviance is undefined).
+
+    Returns a dict with ``deviance``, ``beta``, ``RX`` (lower triangular, ``RX @ RX.T`` = X'V^-1 X
+    times sigma^2), ``cbeta``, ``r2``, ``sigma2`` and ``b``, the conditional modes of all random
+    effects stacked in ``model.blocks`` order (level-major within a block; left out, as ``None``,
+    with ``modes=False``, which an optimiser's evaluations use).
+
+    Examples
+    --------
+    >>> import mlm_helpers as mh
+    >>> from mlm_helpers.model.frame import build_model
+    >>> m = build_model("strength ~ 1 + (1 | batch/cask)", mh.load_dataset("pastes"), warn_few_groups=False)
+    >>> pc = general_pieces(general_setup(m), np.array([1.3, 3.1]), True)
+    >>> pc["b"].shape, round(pc["deviance"], 4)
+    ((40,), 247.4946)
+    """
+    from scipy.linalg import solve_triangular
+
+    theta = np.asarray(theta, dtype=float)
+    if setup.mode == "sparse":
+        return _sparse_pieces(setup, theta, reml)
+    n, p = setup.X.shape
+    lams = _split_theta(setup, theta)
+    J1, q1 = setup.A11.shape[:2]
+    lam1 = lams[setup.order[0]] if lams else np.zeros((0, 0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if q1 == 1:
+            t = lam1[0, 0]
+            d = t * t * setup.A11[:, 0, 0] + 1.0
+            sd = np.sqrt(d)
+            L1 = sd[:, None, None]
+            R1 = (t / sd)[:, None, None]  # L_11^-1 Lambda_1'
+            ldL2 = float(np.log(d).sum())
+        else:
+            M1 = lam1.T @ setup.A11 @ lam1
+            M1[:, np.arange(q1), np.arange(q1)] += 1.0
+            L1 = chol_batched(M1)
+            R1 = forward_batched(L1, np.broadcast_to(lam1.T, M1.shape))
+            ldL2 = 2.0 * float(np.log(np.diagonal(L1, axis1=1, axis2=2)).sum()) if J1 else 0.0
+    if not np.isfinite(ldL2):
+        return None
+    c1 = R1 @ setup.Z1W  # (J1, q1, p + 1)
+    c1f = c1.reshape(J1 * q1, p + 1)
+    G = c1f.T @ c1f
+    L2: Any = None
+    L21: Any = None
+    c2: Any = None
+    lamr: Any = None
+    if setup.mode == "dense":
+        lamr = _rest_lambda(setup, lams)
+        A21 = setup.A21
+        if isinstance(lamr, np.ndarray):
+            if q1 == 1:
+                vals = A21.data * lamr[setup.a21_rows] * R1[:, 0, 0][A21.indices]
+                L21 = type(A21)((vals, A21.indices, A21.indptr), shape=A21.shape)
+            else:
+                L21 = (A21 @ _blockdiag(np.swapaxes(R1, 1, 2))).multiply(lamr[:, None]).tocsr()
+            S = lamr[:, None] * setup.A22 * lamr[None, :]
+            rhs2 = lamr[:, None] * setup.ZrW
+        else:
+            L21 = lamr.T @ A21 @ _blockdiag(np.swapaxes(R1, 1, 2))
+            S = np.asarray(lamr.T @ (lamr.T @ setup.A22).T)
+            rhs2 = np.asarray(lamr.T @ setup.ZrW)
+        Q2 = S.shape[0]
+        S[np.arange(Q2), np.arange(Q2)] += 1.0
+        if L21.nnz >= DENSE_SHARE * L21.shape[0] * L21.shape[1]:
+            from scipy.linalg.blas import dsyrk
+
+            L21d = L21.toarray()
+            S -= dsyrk(1.0, L21d, lower=1)  # the lower triangle: all that the factorisation reads
+            rhs2 -= L21d @ c1f
+        else:
+            S -= (L21 @ L21.T).toarray()
+            rhs2 -= L21 @ c1f
+        from scipy.linalg import lapack
+
+        L2, info = lapack.dpotrf(S, lower=1, clean=1, overwrite_a=1)
+        if info != 0:
+            return None
+        c2 = solve_triangular(L2, rhs2, lower=True, check_finite=False)
+        ldL2 += 2.0 * float(np.log(np.diag(L2)).sum())
+        G += c2.T @ c2
+    elif setup.mode == "nested":
+        i2 = setup.order[1]
+        lam2 = lams[i2]
+        q2 = lam2.shape[0]
+        J2 = setup.n_levels[i2]
+        L21 = lam2.T @ setup.A21b @ np.swapaxes(R1, 1, 2)  # (J1, q2, q1): one block per first-factor level
+        S = lam2.T @ setup.A22 @ lam2
+        S[:, np.arange(q2), np.arange(q2)] += 1.0
+        upd = (L21 @ np.swapaxes(L21, 1, 2)).reshape(J1, q2 * q2)
+        S -= _group_sums(setup.parent, upd, J2).reshape(J2, q2, q2)
+        L2 = chol_batched(S)
+        rhs2 = (lam2.T @ setup.ZrW.reshape(J2, q2, p + 1)) \
+            - _group_sums(setup.parent, (L21 @ c1).reshape(J1, q2 * (p + 1)), J2).reshape(J2, q2, p + 1)
+        c2 = forward_batched(L2, rhs2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ldL2 += 2.0 * float(np.log(np.diagonal(L2, axis1=1, axis2=2)).sum())
+        if not np.isfinite(ldL2):
+            return None
+        c2f = c2.reshape(J2 * q2, p + 1)
+        G += c2f.T @ c2f
+    M = setup.WtW - G
+    try:
+        RX = np.linalg.cholesky(M[:p, :p])
+    except np.linalg.LinAlgError:
+        return None
+    cbeta = solve_triangular(RX, M[:p, p], lower=True, check_finite=False)
+    beta = solve_triangular(RX.T, cbeta, lower=False, check_finite=False)
+    r2 = float(M[p, p] - cbeta @ cbeta)
+    dev, dof = _deviance(ldL2, RX, r2, n, p, reml)
+    if dev is None:
+        return None
+    if not modes:
+        return {"deviance": dev, "beta": beta, "RX": RX, "cbeta": cbeta, "r2": r2, "sigma2": r2 / dof, "b": None}
+    # Conditional modes: back-substitution through L' with the right-hand side Lambda'Z'(y - X beta).
+    wb = np.concatenate([-beta, [1.0]])
+    v1 = c1 @ wb  # (J1, q1)
+    out: list[np.ndarray] = [np.zeros(0)] * len(setup.patterns)
+    if setup.mode == "dense":
+        u2 = solve_triangular(L2, c2 @ wb, lower=True, trans="T", check_finite=False)
+        v1 = v1 - (L21.T @ u2).reshape(J1, q1)
+        b2 = lamr * u2 if isinstance(lamr, np.ndarray) else lamr @ u2
+        start = 0
+        for i in setup.order[1:]:
+            size = setup.n_levels[i] * setup.qs[i]
+            out[i] = np.asarray(b2[start : start + size])
+            start += size
+    elif setup.mode == "nested":
+        u2 = np.linalg.solve(np.swapaxes(L2, 1, 2), (c2 @ wb)[..., None])[..., 0]  # (J2, q2)
+        v1 = v1 - (np.swapaxes(L21, 1, 2) @ u2[setup.parent][..., None])[..., 0]
+        out[setup.order[1]] = (u2 @ lams[setup.order[1]].T).ravel()
+    if J1:
+        u1 = np.linalg.solve(np.swapaxes(L1, 1, 2), v1[..., None])[..., 0]
+        out[setup.order[0]] = (u1 @ lam1.T).ravel()
+    b = np.concatenate(out) if out else np.zeros(0)
+    return {"deviance": dev, "beta": beta, "RX": RX, "cbeta": cbeta, "r2": r2, "sigma2": r2 / dof, "b": b}
+
+
+def _deviance(ldL2: float, RX: np.ndarray, r2: float, n: int, p: int, reml: bool) -> tuple[float | None, int]:
+    """The profiled deviance from its pieces (None where it is undefined)."""
+    if not (r2 > 0 and np.isfinite(ldL2)):
+        return None, 1
+    if reml:
+        ldRX2 = 2.0 * float(np.log(np.diag(RX)).sum())
+        dof = n - p
+        return float(ldL2 + ldRX2 + dof * (1.0 + LOG2PI + np.log(r2 / dof))), dof
+    return float(ldL2 + n * (1.0 + LOG2PI + np.log(r2 / n))), n
 
 
 def _general_lambda(setup: GeneralSetup, theta: np.ndarray):
-    """Lambda_theta: block diagonal, one copy of each factor's q x q lower-triangular factor per level."""
+    """Lambda_theta (model order): block diagonal, one copy of each factor's factor per level."""
     from scipy import sparse
 
-    parts, k = [], 0
-    for pat, J in zip(setup.patterns, setup.n_levels, strict=True):
-        m = int(pat.sum())
-        lam = theta_to_lambda(np.asarray(theta[k : k + m], float), pat)
-        k += m
-        parts.append(sparse.kron(sparse.identity(J, format="csc"), sparse.csc_matrix(lam), format="csc"))
+    parts = [_blockdiag(np.broadcast_to(lam, (J,) + lam.shape))
+             for lam, J in zip(_split_theta(setup, theta), setup.n_levels, strict=True)]
     return sparse.block_diag(parts, format="csc") if parts else sparse.csc_matrix((0, 0))
 
 
-def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool) -> dict | None:
-    """Everything the estimates need at theta (None where the deviance is undefined)."""
+def _sparse_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool) -> dict | None:
+    """The fallback for two huge crossed factors: SuperLU of the whole Lambda'Z'Z Lambda + I.
+
+    Symmetric mode without pivoting off the diagonal: for a positive definite matrix its U has
+    L's squared diagonal.
+    """
     from scipy import sparse
-    from scipy.linalg import cho_factor, cho_solve
+    from scipy.linalg import solve_triangular
     from scipy.sparse.linalg import splu
 
-    theta = np.asarray(theta, dtype=float)
     X, y = setup.X, setup.y
     n, p = X.shape
     Lam = _general_lambda(setup, theta)
     ZL = (setup.Z @ Lam).tocsc()
     Q = ZL.shape[1]
     A = (ZL.T @ ZL + sparse.identity(Q, format="csc")).tocsc()
-    rhs = np.column_stack([np.asarray(ZL.T @ X), np.asarray(ZL.T @ y)])  # Q x (p + 1)
-    if Q <= DENSE_MAX_Q:  # dense Cholesky of Lambda'Z'Z Lambda + I
-        try:
-            cf = cho_factor(A.toarray(), lower=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            return None
-        ldL2 = 2.0 * float(np.log(np.diag(cf[0])).sum())
-        W = cho_solve(cf, rhs, check_finite=False)
-    else:  # sparse LU without pivoting on the diagonal: for an SPD matrix its U has L's squared diagonal
-        lu = splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
-        d = lu.U.diagonal()
-        if np.any(d <= 0):
-            return None
-        ldL2 = float(np.log(d).sum())
-        W = lu.solve(rhs)
-    G = rhs.T @ W  # [X y]' ZL A^-1 ZL' [X y]
-    XtXa = X.T @ X - G[:p, :p]
-    Xtya = X.T @ y - G[:p, p]
+    rhs = np.column_stack([np.asarray(ZL.T @ X), np.asarray(ZL.T @ y)])
+    lu = splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+    d = lu.U.diagonal()
+    if np.any(d <= 0):
+        return None
+    ldL2 = float(np.log(d).sum())
+    W = lu.solve(rhs)
+    G = rhs.T @ W
     try:
-        RX = np.linalg.cholesky(XtXa)
+        RX = np.linalg.cholesky(X.T @ X - G[:p, :p])
     except np.linalg.LinAlgError:
         return None
-    cbeta = _solve_triangular(RX, Xtya, lower=True)
-    beta = _solve_triangular(RX.T, cbeta, lower=False)
-    r2 = float(y @ y - G[p, p] - cbeta @ cbeta)  # penalised residual sum of squares
-    if not r2 > 0 or not np.isfinite(ldL2):
+    cbeta = solve_triangular(RX, X.T @ y - G[:p, p], lower=True)
+    beta = solve_triangular(RX.T, cbeta, lower=False)
+    r2 = float(y @ y - G[p, p] - cbeta @ cbeta)
+    dev, dof = _deviance(ldL2, RX, r2, n, p, reml)
+    if dev is None:
         return None
-    ldRX2 = 2.0 * float(np.log(np.diag(RX)).sum())
-    if reml:
-        dof = n - p
-        dev = ldL2 + ldRX2 + dof * (1.0 + LOG2PI + np.log(r2 / dof))
-    else:
-        dof = n
-        dev = ldL2 + n * (1.0 + LOG2PI + np.log(r2 / n))
-    u = W[:, p] - W[:, :p] @ beta  # conditional modes of the spherical random effects
-    return {"deviance": float(dev), "beta": beta, "RX": RX, "sigma2": r2 / dof, "b": Lam @ u}
+    u = W[:, p] - W[:, :p] @ beta
+    return {"deviance": dev, "beta": beta, "RX": RX, "cbeta": cbeta, "r2": r2, "sigma2": r2 / dof,
+            "b": np.asarray(Lam @ u)}
 
 
 def profiled_deviance_general(model, theta, reml: bool = True) -> float:
     """lme4's profiled deviance (or REML criterion) for any number of grouping factors.
 
     The computation of Bates, Mächler, Bolker & Walker (2015, *J. Stat. Softw.* 67(1),
-    eqs. 10-17) with a general sparse :math:`Z`: :math:`\\Lambda_\\theta` is block diagonal (one
-    copy of each factor's lower-triangular factor per level), :math:`L L^\\top =
-    \\Lambda^\\top Z^\\top Z \\Lambda + I` by a dense Cholesky (or a sparse factorisation when
-    there are more than 3000 random effects), then :math:`R_X`, the penalised residual sum of
-    squares :math:`r^2` and
+    eqs. 10-17), with the blocked Cholesky factor of MixedModels.jl (see :func:`general_pieces`):
+    :math:`L L^\\top = \\Lambda^\\top Z^\\top Z \\Lambda + I` block by block, then :math:`R_X`,
+    the penalised residual sum of squares :math:`r^2` and
 
     * ML:   :math:`\\log|L|^2 + n\\,[1 + \\log(2\\pi r^2/n)]`,
     * REML: :math:`\\log|L|^2 + \\log|R_X|^2 + (n-p)\\,[1 + \\log(2\\pi r^2/(n-p))]`.
@@ -679,7 +842,6 @@ def profiled_deviance_general(model, theta, reml: bool = True) -> float:
         raise MLMInputError(f"theta has {len(theta)} entries; this model has {setup.n_theta}.")
     pieces = general_pieces(setup, theta, reml)
     return np.inf if pieces is None else pieces["deviance"]
-
 
 def theta_from_covs(model, covs: list[np.ndarray], sigma2: float) -> np.ndarray:
     """lme4's theta from covariance matrices of the random effects: Cholesky factors of cov / sigma^2.

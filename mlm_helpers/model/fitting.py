@@ -42,14 +42,12 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
     reml : bool
         REML (default, as lme4) or maximum likelihood.
     engine : {"auto", "fast", "statsmodels", "intercepts", "general"}
-        ``"fast"``: the exact profiled-deviance engine for models with one
-        grouping factor (milliseconds). ``"statsmodels"``: MixedLM with several
-        optimisers, keeping the best likelihood, for every supported model; its
-        optimum is checked with lme4's profiled deviance and re-optimised when
-        statsmodels stopped short. ``"intercepts"``: exact and fast for crossed or
-        nested random intercepts (simulation loops). ``"general"``: lme4's profiled
-        deviance for any model (exact, slower). ``"auto"``: ``fast`` where it
-        applies, otherwise ``statsmodels``.
+        ``"fast"``: the exact profiled-deviance engine, for every model (one
+        grouping factor, or several, crossed or nested). ``"statsmodels"``:
+        MixedLM with several optimisers, keeping the best likelihood; its optimum
+        is checked with lme4's profiled deviance and re-optimised when
+        statsmodels stopped short. ``"intercepts"`` and ``"general"``: former
+        names, now aliases of ``"fast"``. ``"auto"`` (default): ``"fast"``.
     ddf : {"satterthwaite", "kenward-roger", "between-within", "normal"}
         Degrees of freedom of the t-tests in ``result.fixed`` and ``summary()``
         (see :mod:`mlm_helpers.inference.ddf`): Satterthwaite (default, as

@@ -486,7 +486,8 @@ class MixedResult:
 
         With the fast engine and one covariance parameter (a random intercept), all responses are
         fitted together in one vectorised search; otherwise each is refitted in turn with
-        :meth:`refit`. No warnings are raised: the table records ``converged`` and ``singular``.
+        :meth:`refit` (the fast engine reuses the design's theta-free pieces, also for crossed and
+        nested models). No warnings are raised: the table records ``converged`` and ``singular``.
 
         Parameters
         ----------
@@ -515,7 +516,10 @@ class MixedResult:
             raise MLMInputError(f"refit_many(Y) needs an array of shape (R, {self.nobs}); got {Y.shape}.")
         reml = self.reml if reml is None else bool(reml)
         names = list(self._model.x_names)
-        if self.engine == "fast" and self._raw.state is not None and self._raw.state.n_theta == 1:
+        from .deviance import SuffStats
+
+        state = self._raw.state
+        if self.engine == "fast" and isinstance(state, SuffStats) and state.n_theta == 1:
             from .deviance import response_parts
             from .engines.fast import fit_fast_many
 

@@ -7,8 +7,8 @@ Tools for chapters 08 and 09:
 - :func:`simulate_crossed` and :func:`simulate_three_level` draw data with known
   variance components (the truth is in ``df.attrs["truth"]``);
 
-Fit such data with :func:`mlm_helpers.fit`; in simulation loops over random-intercept designs,
-``engine="intercepts"`` (exact, and fast for small designs) followed by ``result.refit(y)``.
+Fit such data with :func:`mlm_helpers.fit` (its fast engine fits crossed and nested models); in
+simulation loops, ``result.refit(y)`` or ``result.refit_many(Y)`` reuse the design.
 
 Examples
 --------

@@ -145,9 +145,11 @@ def test_reml_must_be_bool(sim):
 
 
 @pytest.mark.filterwarnings("ignore::mlm_helpers.FewGroupsWarning")
-def test_fast_engine_refuses_crossed():
-    with pytest.raises(MLMInputError, match="engine='fast' handles one grouping factor"):
-        mh.fit("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"), engine="fast")
+def test_fast_engine_fits_crossed_and_old_names_are_aliases():
+    for engine in ("fast", "intercepts", "general", "auto"):
+        res = mh.fit("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"), engine=engine)
+        assert res.engine == "fast"
+        assert res.loglik == pytest.approx(-165.4303, abs=1e-4)  # lme4
 
 
 def test_all_rows_missing(sim):

@@ -8,8 +8,8 @@ import pytest
 import mlm_helpers as mh
 from mlm_helpers.model.deviance import (
     deviance_pieces,
-    intercept_deviance_pieces,
-    intercept_stats,
+    general_pieces,
+    general_setup,
     profiled_deviance,
     response_parts,
     sufficient_stats,
@@ -64,12 +64,12 @@ def test_fast_engine_many_responses_agree_with_one_at_a_time():
 
 
 @pytest.mark.filterwarnings("ignore::mlm_helpers.FewGroupsWarning")
-def test_intercepts_form_equals_one_factor_form():
-    """With one factor, the crossed/nested-intercepts deviance is the one-factor deviance."""
-    model = build_model("Reaction ~ Days + (1 | Subject)", mh.load_dataset("sleepstudy"))
-    st = intercept_stats(model.X, model.y, [model.blocks[0].codes], [model.blocks[0].n_levels])
+def test_blocked_form_equals_one_factor_form():
+    """With one factor, the blocked (several-factor) deviance is the one-factor deviance."""
+    model = build_model("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+    setup = general_setup(model)
     ss = sufficient_stats(model)
-    for t in (0.0, 0.3, 1.7):
+    for t in ([0.0, 0.0, 0.0], [0.3, 0.1, 0.2], [1.7, -0.5, 0.4]):
         for reml in (True, False):
-            assert intercept_deviance_pieces(np.array([t]), st, reml).deviance == pytest.approx(
-                profiled_deviance([t], ss, reml), rel=1e-12)
+            assert general_pieces(setup, np.array(t), reml)["deviance"] == pytest.approx(
+                profiled_deviance(t, ss, reml), rel=1e-12)

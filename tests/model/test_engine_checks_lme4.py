@@ -21,7 +21,7 @@ import pytest
 
 import mlm_helpers as mh
 from mlm_helpers.model.deviance import profiled_deviance_general
-from mlm_helpers.model.engines.general import fit_general
+from mlm_helpers.model.engines.fast import fit_general
 from mlm_helpers.model.frame import build_model
 
 REF = Path(__file__).parents[1] / "reference"
@@ -125,7 +125,7 @@ def scots_fit():
     """The statsmodels path on ScotsSec (slow: statsmodels' optimisers on 3,435 rows, then the check)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = mh.fit("attain ~ verbal + sex + (1 | second) + (0 + verbal | primary)", scotssec())
+        res = mh.fit("attain ~ verbal + sex + (1 | second) + (0 + verbal | primary)", scotssec(), engine="statsmodels")
     return res, [w for w in caught]
 
 

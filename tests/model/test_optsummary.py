@@ -34,7 +34,7 @@ def test_fast_engine_records_its_optimisation(formula, dataset, method):
 
 
 def test_statsmodels_engine_records_what_statsmodels_exposes():
-    res = mh.fit("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"))
+    res = mh.fit("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"), engine="statsmodels")
     s = res.optsummary
     assert s.engine == "statsmodels" and s.method.startswith("statsmodels MixedLM")
     assert s.n_evals is None and "not counted" in str(s)

@@ -37,7 +37,7 @@ MODELS = {
     "hsb_rs_reml": ("hsb", "MathAch ~ SES_c + SES_gm + (SES_c | School)", True),
     "hsb_rs_ml": ("hsb", "MathAch ~ SES_c + SES_gm + (SES_c | School)", False),
 }
-SINGLE_FACTOR = [k for k, (_, f, _) in MODELS.items() if f.count("|") == 1 and "/" not in f]
+ALL_MODELS = list(MODELS)
 # The statsmodels path is slow on the 7,185-row HSB data (several optimisers, seconds each);
 # it is checked on the HSB random-intercept model, where its default optimiser goes wrong.
 STATSMODELS = [k for k in MODELS if not k.startswith("hsb") or k in ("hsb_ses_reml", "hsb_null_reml")]
@@ -91,7 +91,7 @@ def _check_against_lme4(res, ref_rows):
     assert res.sigma2 == pytest.approx(val("sigma2"), rel=1e-3)
 
 
-@pytest.mark.parametrize("model_id", SINGLE_FACTOR)
+@pytest.mark.parametrize("model_id", ALL_MODELS)
 def test_fast_engine_matches_lme4(model_id, reference, datasets):
     res = _fit(model_id, datasets, "fast")
     assert res.engine == "fast"
@@ -106,8 +106,8 @@ def test_statsmodels_engine_matches_lme4(model_id, reference, datasets):
 
 
 @pytest.mark.parametrize("model_id", ["penicillin_reml", "pastes_ml"])
-def test_auto_uses_statsmodels_for_several_factors(model_id, datasets):
-    assert _fit(model_id, datasets, "auto").engine == "statsmodels"
+def test_auto_uses_fast_for_several_factors(model_id, datasets):
+    assert _fit(model_id, datasets, "auto").engine == "fast"
 
 
 @pytest.mark.parametrize("model_id", ["sleep_rs_reml", "hsb_ses_reml", "dyestuff2_reml"])
@@ -126,9 +126,10 @@ def test_conditional_modes_match_lme4(model_id, reference, datasets):
         assert re.loc[level, r["name2"]] == pytest.approx(r["value"], abs=1e-3 * scale), (level, r["name2"])
 
 
+@pytest.mark.parametrize("engine", ["statsmodels", "fast"])
 @pytest.mark.parametrize("model_id", ["pastes_reml", "penicillin_reml"])
-def test_conditional_modes_statsmodels_crossed_nested(model_id, reference, datasets):
-    res = _fit(model_id, datasets, "statsmodels")
+def test_conditional_modes_crossed_nested(model_id, engine, reference, datasets):
+    res = _fit(model_id, datasets, engine)
     ref = reference[(reference["model"] == model_id) & (reference["quantity"] == "ranef")]
     frames = res.ranef
     assert isinstance(frames, dict)

@@ -11,13 +11,18 @@ A new engine is a module in this folder with a ``fit_model(model, reml) -> Engin
 registered below with the models it cannot fit (``unsupported`` returns the reason, or None).
 Engines are imported only when they run: statsmodels loads the first time its engine fits.
 
+``"fast"`` fits every model (one grouping factor from sufficient statistics, several with the
+blocked Cholesky factor); ``"auto"`` picks it. ``"statsmodels"`` runs only when asked for by
+name. ``"intercepts"`` and ``"general"``, the names of two former engines for crossed and nested
+models, are accepted aliases of ``"fast"`` (:data:`ALIASES`), so older code keeps running.
+
 Examples
 --------
 >>> from mlm_helpers.model.engines import ENGINES, get
 >>> ENGINES
 ('auto', 'fast', 'statsmodels', 'intercepts', 'general')
->>> get("fast").name
-'fast'
+>>> get("fast").name, get("intercepts").name
+('fast', 'fast')
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from ...errors import MLMInputError
 from ..frame import ModelFrame
 from ..optsummary import OptSummary
 
-__all__ = ["EngineFit", "Engine", "register", "get", "choose", "ENGINES"]
+__all__ = ["EngineFit", "Engine", "register", "get", "choose", "ENGINES", "ALIASES"]
 
 
 @dataclass
@@ -80,7 +85,8 @@ def register(engine: Engine) -> None:
 
 
 def get(name: str) -> Engine:
-    """The registered engine called ``name``."""
+    """The registered engine called ``name`` (or that an alias names)."""
+    name = ALIASES.get(name, name)
     if name not in _REGISTRY:
         raise MLMInputError(f"engine must be one of {', '.join(map(repr, ENGINES))}; got {name!r}.")
     return _REGISTRY[name]
@@ -101,9 +107,6 @@ def choose(model: ModelFrame, requested: str) -> Engine:
 
 
 def _fast_unsupported(model: ModelFrame) -> str | None:
-    if len(model.blocks) > 1:
-        return (f"engine='fast' handles one grouping factor; this model has {len(model.blocks)} "
-                f"({', '.join(b.group for b in model.blocks)}). Use engine='statsmodels' (or 'auto').")
     return None
 
 
@@ -114,34 +117,15 @@ def _statsmodels_unsupported(model: ModelFrame) -> str | None:
 
 
 register(Engine("fast", "fast", _fast_unsupported,
-                "lme4's profiled deviance from per-group sufficient statistics (one grouping factor)"))
+                "lme4's profiled deviance: per-group sufficient statistics (one grouping factor) or the "
+                "blocked Cholesky factor of MixedModels.jl (several, crossed or nested)"))
 register(Engine("statsmodels", "statsmodels", _statsmodels_unsupported,
                 "statsmodels' MixedLM with several optimisers, keeping the best likelihood"))
 
-
-def _intercepts_unsupported(model: ModelFrame) -> str | None:
-    if not model.blocks:
-        return "engine='intercepts' needs at least one random intercept such as (1 | g)."
-    slopes = [b.group for b in model.blocks if b.names != ["Intercept"]]
-    if slopes:
-        return (f"engine='intercepts' fits random intercepts only; {', '.join(map(repr, slopes))} has random "
-                "slopes. Use engine='auto'.")
-    return None
-
-
-def _general_unsupported(model: ModelFrame) -> str | None:
-    if not model.blocks:
-        return "engine='general' needs at least one random term such as (1 | g)."
-    return None
-
-
-# Not chosen by "auto" (which prefers statsmodels for several factors, the library the course teaches):
-# requested by name ("intercepts" in simulation loops over crossed and three-level designs).
-_AUTO_SKIP = {"intercepts", "general"}
-register(Engine("intercepts", "intercepts", _intercepts_unsupported,
-                "lme4's profiled deviance for crossed or nested random intercepts (dense, small designs)"))
-register(Engine("general", "general", _general_unsupported,
-                "lme4's profiled deviance for any model (sparse Z); exact, not yet fast for large designs"))
+#: Chosen by "auto" only when no earlier engine fits the model: statsmodels runs when asked by name.
+_AUTO_SKIP = {"statsmodels"}
+#: Former engine names, now the fast engine (it fits crossed and nested models itself).
+ALIASES: dict[str, str] = {"intercepts": "fast", "general": "fast"}
 
 #: The engine names ``mh.fit`` accepts.
-ENGINES: tuple[str, ...] = ("auto", *_REGISTRY)
+ENGINES: tuple[str, ...] = ("auto", *_REGISTRY, *ALIASES)

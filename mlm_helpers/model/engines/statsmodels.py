@@ -43,8 +43,7 @@ from ..deviance import (
 from ..frame import Block, ModelFrame
 from ..optsummary import TOLERANCES, OptSummary
 from . import EngineFit
-from .fast import _fit_fast_rescaled
-from .general import fit_general
+from .fast import _fit_fast_rescaled, fit_general
 
 __all__ = ["fit_statsmodels", "fit_model", "SMFit", "OPTIMISERS", "vcov_beta"]
 
