@@ -53,10 +53,11 @@ from scipy import special
 from ..errors import MLMInputError
 from ..model._numerics import grad_hess_batched, stencil_batched
 from ..model.deviance import (
-    _general_lambda,
     deviance_pieces,
     general_pieces,
     general_setup,
+    random_effects_design,
+    relative_covariance_factor,
     sufficient_stats,
     theta_from_covs,
     theta_index,
@@ -193,9 +194,9 @@ def kenward_roger_parts(res: MixedResult) -> KRParts:
                             "ddf='satterthwaite'.")
     X = model.X
     setup = general_setup(model)
-    Z: Any = setup.Z  # scipy.sparse CSC
+    Z: Any = random_effects_design(model)  # scipy.sparse CSC
     s2 = res.sigma2
-    U = (Z @ _general_lambda(setup, _theta(res))).tocsc()
+    U = (Z @ relative_covariance_factor(setup, _theta(res))).tocsc()
     C = (U.T @ U).toarray()
     Q = C.shape[0]
     cf = cho_factor(C + np.eye(Q), lower=True)

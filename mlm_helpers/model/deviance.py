@@ -56,7 +56,8 @@ from ._numerics import LOG2PI, chol_batched, forward_batched, relative_factor
 __all__ = ["SuffStats", "Pieces", "sufficient_stats", "sufficient_stats_arrays", "deviance_pieces",
            "deviance_many", "profiled_deviance", "theta_to_lambda", "theta_index", "lower_bounds",
            "conditional_modes", "response_parts", "GeneralSetup", "general_setup", "general_pieces",
-           "profiled_deviance_general", "theta_from_covs", "DENSE_MAX_Q"]
+           "profiled_deviance_general", "theta_from_covs", "random_effects_design",
+           "relative_covariance_factor", "DENSE_MAX_Q"]
 
 
 @dataclass
@@ -748,6 +749,44 @@ def _deviance(ldL2: float, RX: np.ndarray, r2: float, n: int, p: int, reml: bool
         dof = n - p
         return float(ldL2 + ldRX2 + dof * (1.0 + LOG2PI + np.log(r2 / dof))), dof
     return float(ldL2 + n * (1.0 + LOG2PI + np.log(r2 / n))), n
+
+
+def random_effects_design(model):
+    """The sparse random-effects design Z (n x Q, scipy.sparse CSC) in ``model.blocks`` order.
+
+    Columns are level-major within each grouping factor (level 1's q columns, then level 2's),
+    matching :func:`relative_covariance_factor` and the stacked conditional modes ``"b"`` of
+    :func:`general_pieces`.
+
+    Examples
+    --------
+    >>> import mlm_helpers as mh
+    >>> from mlm_helpers.model.frame import build_model
+    >>> m = build_model("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"),
+    ...                 warn_few_groups=False)
+    >>> random_effects_design(m).shape  # 24 plates + 6 samples
+    (144, 30)
+    """
+    from scipy import sparse
+
+    parts = [_sparse_z(b.codes, b.Z, b.n_levels) for b in model.blocks]
+    return sparse.hstack(parts, format="csc") if parts else sparse.csc_matrix((model.nobs, 0))
+
+
+def relative_covariance_factor(setup: GeneralSetup, theta: np.ndarray):
+    """Lambda_theta (Q x Q, scipy.sparse CSC, ``model.blocks`` order), one copy of each factor's
+    lower-triangular factor per level, so that Var(b) = sigma^2 Lambda Lambda'.
+
+    Examples
+    --------
+    >>> import mlm_helpers as mh
+    >>> from mlm_helpers.model.frame import build_model
+    >>> m = build_model("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"),
+    ...                 warn_few_groups=False)
+    >>> relative_covariance_factor(general_setup(m), np.array([1.5, 3.0])).diagonal()[[0, 24]].tolist()
+    [1.5, 3.0]
+    """
+    return _general_lambda(setup, theta)
 
 
 def _general_lambda(setup: GeneralSetup, theta: np.ndarray):
