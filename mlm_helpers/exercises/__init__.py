@@ -125,6 +125,7 @@ def _chem_fit(key: str):
         "m2": "score ~ gcse_c + gcse_gm + (1 + gcse_c | school)",
         "m3": "score ~ gcse_c + gcse_gm + gender + (1 + gcse_c | school)",
         "m_gender": "score ~ gender + (1 | school)",
+        "m_lea": "score ~ gcse_c + gcse_gm + (1 | lea) + (1 | school)",
     }
     return _quiet_fit(formulas[key], _chem())
 
@@ -911,6 +912,13 @@ REGISTRY: list[Answer] = [
     _a("ex-14-check", "share_above_10", "share of M3's fitted values above 10 points (a proportion)",
        lambda: _chem_share_above_10(), 0.0006, 0.005,
        "The fitted column of diagnostics.residual_table(m3) (school effects included), compared with 10."),
+    _a("ex-14-lea", "tau_lea", "LEA variance tau_v of score ~ gcse_c + gcse_gm + (1 | lea) + (1 | school)",
+       lambda: float(_chem_fit("m_lea").varcorr.set_index("group").loc["lea", "vcov"]), 0.0006, 0.005,
+       "The lea row of m_lea.varcorr (a variance, not an SD)."),
+    _a("ex-14-lea", "share_moved", "share of M1's school variance that moves to the LEAs (a proportion)",
+       lambda: 1 - float(_chem_fit("m_lea").varcorr.set_index("group").loc["school", "vcov"])
+       / _vcov(_chem_fit("m1"), 0), 0.0006, 0.005,
+       "1 - tau_school(m_lea) / tau00(M1), both REML."),
 ]
 
 # Exercises of the chapters that are deliberately not checkable, with the reason (the tests
@@ -939,7 +947,7 @@ _BOOK_ORDER: dict[str, list[str]] = {
     "10": ["ex-10-end", "ex-10-link", "ex-10-grunfeld-slope", "ex-10-weeks"],
     "12": ["ex-12-t", "ex-12-power", "ex-12-hsb", "ex-12-design"],
     "14": ["ex-14-look", "ex-14-null", "ex-14-predict", "ex-14-context", "ex-14-equations", "ex-14-slope",
-           "ex-14-gender", "ex-14-check", "ex-14-report"],
+           "ex-14-gender", "ex-14-check", "ex-14-report", "ex-14-lea"],
 }
 
 _BY_KEY: dict[tuple[str, str], Answer] = {(a.exercise, a.part): a for a in REGISTRY}

@@ -351,6 +351,10 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
         out["ex-14-gender", "gap_raw"] = cg.fixed.loc["gender[T.M]", "estimate"]
         out["ex-14-gender", "gap_adjusted"] = c3.fixed.loc["gender[T.M]", "estimate"]
         out["ex-14-check", "share_above_10"] = (diagnostics.residual_table(c3)["fitted"] > 10).mean()
+        cl = mh.fit("score ~ gcse_c + gcse_gm + (1 | lea) + (1 | school)", chem)
+        vl = cl.varcorr.set_index("group")["vcov"]
+        out["ex-14-lea", "tau_lea"] = vl["lea"]
+        out["ex-14-lea", "share_moved"] = 1 - vl["school"] / c1.varcorr["vcov"].iloc[0]
     return out
 
 
@@ -410,7 +414,7 @@ QUOTED = {
     ("ex-14-context", "between"): 2.61, ("ex-14-context", "contextual"): 0.16,
     ("ex-14-context", "tau00_explained"): 0.59, ("ex-14-slope", "lr"): 246.5, ("ex-14-slope", "sd_slope"): 0.52,
     ("ex-14-gender", "gap_raw"): -0.20, ("ex-14-gender", "gap_adjusted"): 0.74,
-    ("ex-14-check", "share_above_10"): 0.020,
+    ("ex-14-check", "share_above_10"): 0.020, ("ex-14-lea", "tau_lea"): 0.016, ("ex-14-lea", "share_moved"): 0.013,
 }
 
 

@@ -29,6 +29,7 @@ MODELS = {
     "chem_m2_ml": (M2, False),
     "chem_m3_reml": (M3, True),
     "chem_m3_ml": (M3, False),
+    "chem_lea_reml": ("score ~ gcse_c + gcse_gm + (1 | lea) + (1 | school)", True),
 }
 
 
@@ -76,7 +77,7 @@ def test_matches_lme4(model_id, ref, chem):
     for _, r in res.varcorr.iterrows():
         v1 = r["var1"] if isinstance(r["var1"], str) else ""
         v2 = r["var2"] if isinstance(r["var2"], str) else ""
-        name1 = f"school|{v1}" if r["group"] == "school" else "Residual|"
+        name1 = "Residual|" if r["group"] == "Residual" else f"{r['group']}|{v1}"
         if v2:
             assert r["sdcor"] == pytest.approx(val("sdcor", name1, v2), abs=1e-3)
             assert r["vcov"] == pytest.approx(val("vcov", name1, v2), rel=1e-3)

@@ -12,6 +12,7 @@ chem <- read.csv(file.path("mlm_helpers", "data", "chem97.csv.gz"),
                  colClasses = c(lea = "character", school = "character", student = "character",
                                 gender = "character"))
 chem$school <- factor(chem$school)
+chem$lea <- factor(chem$lea)
 chem$gcse <- chem$gcsescore - mean(chem$gcsescore)
 chem$gcse_gm <- ave(chem$gcse, chem$school)
 chem$gcse_c <- chem$gcse - chem$gcse_gm
@@ -24,7 +25,8 @@ specs <- list(
   list("chem_m2_reml", score ~ gcse_c + gcse_gm + (1 + gcse_c | school), chem, TRUE),
   list("chem_m2_ml", score ~ gcse_c + gcse_gm + (1 + gcse_c | school), chem, FALSE),
   list("chem_m3_reml", score ~ gcse_c + gcse_gm + gender + (1 + gcse_c | school), chem, TRUE),
-  list("chem_m3_ml", score ~ gcse_c + gcse_gm + gender + (1 + gcse_c | school), chem, FALSE)
+  list("chem_m3_ml", score ~ gcse_c + gcse_gm + gender + (1 + gcse_c | school), chem, FALSE),
+  list("chem_lea_reml", score ~ gcse_c + gcse_gm + (1 | lea) + (1 | school), chem, TRUE)
 )
 
 fit_specs(specs)
