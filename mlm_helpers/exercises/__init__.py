@@ -484,6 +484,8 @@ REGISTRY: list[Answer] = [
     _a("ex-00-simulate", "icc_005", "estimated ICC when the true ICC is 0.05 (tau00 = 2, sigma2 = 38, seed=3)",
        lambda: _sim_icc(2, 38), 0.006, 0.03, "Simulate 160 schools of 45 with seed=3, then fit y ~ 1 with groups."),
     # chapter 01
+    _a("ex-01-predict", "design_effect_income", "slope design effect of income (rho_x = 0.5, rho_y = 0.2, m = 50)",
+       lambda: 1 + 49 * 0.5 * 0.2, 0.05, 0.5, "1 + (m - 1) * rho_x * rho_y, with m the school size."),
     _a("ex-01-hsb-deff", "variance_ratio", "variance of the mean, mixed model / OLS (ratio of squared SEs)",
        lambda: _deff_hsb()["variance_ratio"], 0.06, 0.5, "Square the ratio of the two standard errors."),
     _a("ex-01-hsb-deff", "design_effect", "Kish design effect from the ICC and the mean school size",
@@ -742,6 +744,7 @@ REGISTRY: list[Answer] = [
 # Exercises of the chapters that are deliberately not checkable, with the reason (the tests
 # require every exercise label of chapters 00-13 to be either registered or listed here).
 SKIPPED: dict[str, str] = {
+    "ex-01-equations": "no number to check: the answer is the model's equations, written out.",
     "ex-08-labels": "no number to check: the answers are nesting structures ('nested', 'identical').",
     "ex-10-link": "300 replications with two mh.fit calls each (about 4 s); nothing cheaper gives the same numbers.",
     "ex-10-grunfeld-slope": (
@@ -756,6 +759,7 @@ SKIPPED: dict[str, str] = {
 # The book's order of the exercises of the chapters with skipped ones, so that "08-2" still means
 # the second exercise of chapter 08 in the book (the tests compare this with the notebooks).
 _BOOK_ORDER: dict[str, list[str]] = {
+    "01": ["ex-01-predict", "ex-01-equations", "ex-01-hsb-deff", "ex-01-subsample", "ex-01-design"],
     "08": ["ex-08-penicillin", "ex-08-labels", "ex-08-fully"],
     "10": ["ex-10-end", "ex-10-link", "ex-10-grunfeld-slope"],
     "12": ["ex-12-t", "ex-12-power", "ex-12-hsb"],
