@@ -527,6 +527,12 @@ REGISTRY: list[Answer] = [
        lambda: _schools_needed(25), 0, 2, "a whole number: round up", integer=True),
     _a("ex-02-plan", "schools_50", "schools needed with 50 students per school",
        lambda: _schools_needed(50), 0, 2, "a whole number: round up", integer=True),
+    _a("ex-02-read", "icc", "ICC from the printed variance components (4.0 and 36.0)",
+       lambda: 4.0 / (4.0 + 36.0), 0.005, 0.03, "tau00 / (tau00 + sigma2): the hospital variance over the total."),
+    _a("ex-02-read", "design_effect", "design effect for the mean with 30 patients per hospital",
+       lambda: 1 + 29 * 0.1, 0.05, 0.5, "1 + (m - 1) * ICC with m = 30 patients per hospital."),
+    _a("ex-02-read", "effective_n", "effective number of independent patients",
+       lambda: 1500 / 3.9, 2.0, 20.0, "Divide the 1,500 patients by the design effect."),
     # chapter 03
     _a("ex-03-meanses", "tau00", "tau00 with SES, Sector and MEANSES",
        lambda: _vcov(_fit("hsb_meanses"), 0), 0.006, 0.05, HINT_REML),
@@ -745,6 +751,7 @@ REGISTRY: list[Answer] = [
 # require every exercise label of chapters 00-13 to be either registered or listed here).
 SKIPPED: dict[str, str] = {
     "ex-01-equations": "no number to check: the answer is the model's equations, written out.",
+    "ex-02-variance": "no number to check: the answer says which variance component can fall, in words.",
     "ex-08-labels": "no number to check: the answers are nesting structures ('nested', 'identical').",
     "ex-10-link": "300 replications with two mh.fit calls each (about 4 s); nothing cheaper gives the same numbers.",
     "ex-10-grunfeld-slope": (
@@ -759,6 +766,7 @@ SKIPPED: dict[str, str] = {
 # The book's order of the exercises of the chapters with skipped ones, so that "08-2" still means
 # the second exercise of chapter 08 in the book (the tests compare this with the notebooks).
 _BOOK_ORDER: dict[str, list[str]] = {
+    "02": ["ex-02-dyestuff", "ex-02-sleep", "ex-02-plan", "ex-02-read", "ex-02-variance"],
     "01": ["ex-01-predict", "ex-01-equations", "ex-01-hsb-deff", "ex-01-subsample", "ex-01-design"],
     "08": ["ex-08-penicillin", "ex-08-labels", "ex-08-fully"],
     "10": ["ex-10-end", "ex-10-link", "ex-10-grunfeld-slope"],
