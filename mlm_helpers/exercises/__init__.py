@@ -558,6 +558,10 @@ REGISTRY: list[Answer] = [
        lambda: _shrinkage_draws()["wins"], 0, 3, "seeds 0 to 99, group_size=5, ratio=0.1", integer=True),
     _a("ex-03-explorer", "singular", "draws (of 100) with a singular fit",
        lambda: _shrinkage_draws()["singular"], 0, 3, "seeds 0 to 99, group_size=5, ratio=0.1", integer=True),
+    _a("ex-03-predict", "lambda_10", "shrinkage factor of a school of 10 (tau00 = 4.8, sigma2 = 37)",
+       lambda: 4.8 / (4.8 + 37 / 10), 0.005, 0.03, "lambda = tau00 / (tau00 + sigma2 / n_j) with n_j = 10."),
+    _a("ex-03-predict", "lambda_100", "shrinkage factor of a school of 100 (tau00 = 4.8, sigma2 = 37)",
+       lambda: 4.8 / (4.8 + 37 / 100), 0.005, 0.03, "lambda = tau00 / (tau00 + sigma2 / n_j) with n_j = 100."),
     # chapter 04
     _a("ex-04-uncentred", "loglik", "REML log-likelihood with uncentred SES",
        lambda: float(_fit("hsb_m2_uncentred").loglik), 0.0006, 0.05,
@@ -751,6 +755,7 @@ REGISTRY: list[Answer] = [
 # require every exercise label of chapters 00-13 to be either registered or listed here).
 SKIPPED: dict[str, str] = {
     "ex-01-equations": "no number to check: the answer is the model's equations, written out.",
+    "ex-03-read": "no number to check: the answer reads two printed variance components in words.",
     "ex-02-variance": "no number to check: the answer says which variance component can fall, in words.",
     "ex-08-labels": "no number to check: the answers are nesting structures ('nested', 'identical').",
     "ex-10-link": "300 replications with two mh.fit calls each (about 4 s); nothing cheaper gives the same numbers.",
@@ -766,6 +771,7 @@ SKIPPED: dict[str, str] = {
 # The book's order of the exercises of the chapters with skipped ones, so that "08-2" still means
 # the second exercise of chapter 08 in the book (the tests compare this with the notebooks).
 _BOOK_ORDER: dict[str, list[str]] = {
+    "03": ["ex-03-meanses", "ex-03-by-hand", "ex-03-explorer", "ex-03-predict", "ex-03-read"],
     "02": ["ex-02-dyestuff", "ex-02-sleep", "ex-02-plan", "ex-02-read", "ex-02-variance"],
     "01": ["ex-01-predict", "ex-01-equations", "ex-01-hsb-deff", "ex-01-subsample", "ex-01-design"],
     "08": ["ex-08-penicillin", "ex-08-labels", "ex-08-fully"],
