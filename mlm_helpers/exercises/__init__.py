@@ -580,6 +580,12 @@ REGISTRY: list[Answer] = [
     _a("ex-04-explorer", "vpc_x2", "share of variance between groups at x = 2 (tau11=1.6, corr=0)",
        lambda: float(_slopes_explorer("vpc_at", 1.6, 0.0)[2.0]), 0.0006, 0.01,
        "(tau00 + tau11 x^2) / (tau00 + tau11 x^2 + sigma2) at x = 2."),
+    _a("ex-04-predict", "var_a", "sampling variance of school A's own slope (sigma2 = 36.7, sum of squares 25)",
+       lambda: 36.7 / 25, 0.01, 0.1, "sigma2 / sum of (x - school mean)^2."),
+    _a("ex-04-predict", "lambda_a", "shrinkage factor of school A's slope (tau11 = 0.69)",
+       lambda: 0.69 / (0.69 + 36.7 / 25), 0.005, 0.03, "tau11 / (tau11 + sigma2 / sum of squares) with the sum 25."),
+    _a("ex-04-predict", "lambda_b", "shrinkage factor of school B's slope (sum of squares 1.6)",
+       lambda: 0.69 / (0.69 + 36.7 / 1.6), 0.002, 0.01, "tau11 / (tau11 + sigma2 / sum of squares) with the sum 1.6."),
     # chapter 05
     _a("ex-05-sleep", "pct_lower", "percentage by which ML's tau00 is below REML's",
        lambda: 100 * (1 - _vcov(_fit("sleep_ri_ml"), 0) / _vcov(_fit("sleep_ri_reml"), 0)), 0.06, 0.5,
@@ -755,6 +761,7 @@ REGISTRY: list[Answer] = [
 # require every exercise label of chapters 00-13 to be either registered or listed here).
 SKIPPED: dict[str, str] = {
     "ex-01-equations": "no number to check: the answer is the model's equations, written out.",
+    "ex-04-equations": "no number to check: the answer is the model's equations, written out.",
     "ex-03-read": "no number to check: the answer reads two printed variance components in words.",
     "ex-02-variance": "no number to check: the answer says which variance component can fall, in words.",
     "ex-08-labels": "no number to check: the answers are nesting structures ('nested', 'identical').",
@@ -771,6 +778,7 @@ SKIPPED: dict[str, str] = {
 # The book's order of the exercises of the chapters with skipped ones, so that "08-2" still means
 # the second exercise of chapter 08 in the book (the tests compare this with the notebooks).
 _BOOK_ORDER: dict[str, list[str]] = {
+    "04": ["ex-04-uncentred", "ex-04-sleep-vpc", "ex-04-explorer", "ex-04-predict", "ex-04-equations"],
     "03": ["ex-03-meanses", "ex-03-by-hand", "ex-03-explorer", "ex-03-predict", "ex-03-read"],
     "02": ["ex-02-dyestuff", "ex-02-sleep", "ex-02-plan", "ex-02-read", "ex-02-variance"],
     "01": ["ex-01-predict", "ex-01-equations", "ex-01-hsb-deff", "ex-01-subsample", "ex-01-design"],

@@ -126,6 +126,10 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
         out["ex-02-read", "icc"] = 4.0 / (4.0 + 36.0)
         out["ex-02-read", "design_effect"] = mh.design_effect(0.1, 30)
         out["ex-02-read", "effective_n"] = 1500 / mh.design_effect(0.1, 30)
+        # ex-04-predict (no code)
+        out["ex-04-predict", "var_a"] = 36.7 / 25
+        out["ex-04-predict", "lambda_a"] = 0.69 / (0.69 + 36.7 / 25)
+        out["ex-04-predict", "lambda_b"] = 0.69 / (0.69 + 36.7 / 1.6)
         # ex-03-predict (no code)
         out["ex-03-predict", "lambda_10"] = 4.8 / (4.8 + 37 / 10)
         out["ex-03-predict", "lambda_100"] = 4.8 / (4.8 + 37 / 100)
@@ -317,6 +321,7 @@ QUOTED = {
     ("ex-02-sleep", "icc"): 0.395, ("ex-02-sleep", "design_effect"): 4.55, ("ex-02-sleep", "effective_n"): 40,
     ("ex-02-plan", "schools_25"): 86, ("ex-02-plan", "schools_50"): 79,
     ("ex-02-read", "icc"): 0.1, ("ex-02-read", "design_effect"): 3.9, ("ex-02-read", "effective_n"): 385,
+    ("ex-04-predict", "var_a"): 1.47, ("ex-04-predict", "lambda_a"): 0.32, ("ex-04-predict", "lambda_b"): 0.029,
     ("ex-03-predict", "lambda_10"): 0.565, ("ex-03-predict", "lambda_100"): 0.928,
     ("ex-03-meanses", "tau00"): 2.37, ("ex-03-meanses", "explained"): 0.50, ("ex-03-meanses", "ses"): 2.19,
     ("ex-03-meanses", "meanses"): 3.15, ("ex-03-by-hand", "lambda"): 0.896, ("ex-03-by-hand", "cond_sd"): 0.70,
