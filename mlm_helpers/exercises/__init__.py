@@ -482,6 +482,10 @@ REGISTRY: list[Answer] = [
        lambda: _sim_icc(20, 20), 0.006, 0.03, "Simulate 160 schools of 45 with seed=3, then fit y ~ 1 with groups."),
     _a("ex-00-simulate", "icc_005", "estimated ICC when the true ICC is 0.05 (tau00 = 2, sigma2 = 38, seed=3)",
        lambda: _sim_icc(2, 38), 0.006, 0.03, "Simulate 160 schools of 45 with seed=3, then fit y ~ 1 with groups."),
+    _a("ex-00-predict", "icc_before", "ICC with tau00 = 10 and sigma2 = 40",
+       lambda: 10 / (10 + 40), 0.005, 0.03, "tau00 / (tau00 + sigma2)."),
+    _a("ex-00-predict", "icc_after", "ICC when the within-school SD doubles (sigma2 times 4)",
+       lambda: 10 / (10 + 160), 0.002, 0.02, "Doubling an SD multiplies the variance by 4: sigma2 = 160."),
     # chapter 01
     _a("ex-01-predict", "design_effect_income", "slope design effect of income (rho_x = 0.5, rho_y = 0.2, m = 50)",
        lambda: 1 + 49 * 0.5 * 0.2, 0.05, 0.5, "1 + (m - 1) * rho_x * rho_y, with m the school size."),
@@ -761,6 +765,7 @@ REGISTRY: list[Answer] = [
 # Exercises of the chapters that are deliberately not checkable, with the reason (the tests
 # require every exercise label of chapters 00-13 to be either registered or listed here).
 SKIPPED: dict[str, str] = {
+    "ex-00-read": "no number to check: the answer locates the estimates in a printed summary.",
     "ex-01-equations": "no number to check: the answer is the model's equations, written out.",
     "ex-06-which": "no number to check: the answer names fits (ML or REML) and reference distributions.",
     "ex-04-equations": "no number to check: the answer is the model's equations, written out.",
@@ -780,6 +785,7 @@ SKIPPED: dict[str, str] = {
 # The book's order of the exercises of the chapters with skipped ones, so that "08-2" still means
 # the second exercise of chapter 08 in the book (the tests compare this with the notebooks).
 _BOOK_ORDER: dict[str, list[str]] = {
+    "00": ["ex-00-sector", "ex-00-meanses", "ex-00-simulate", "ex-00-predict", "ex-00-read"],
     "06": ["ex-06-sector", "ex-06-dyestuff", "ex-06-power", "ex-06-read", "ex-06-which"],
     "04": ["ex-04-uncentred", "ex-04-sleep-vpc", "ex-04-explorer", "ex-04-predict", "ex-04-equations"],
     "03": ["ex-03-meanses", "ex-03-by-hand", "ex-03-explorer", "ex-03-predict", "ex-03-read"],

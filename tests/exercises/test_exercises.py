@@ -86,6 +86,9 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
             f = smf.mixedlm("y ~ 1", sim, groups="group").fit(reml=True, method=["powell", "lbfgs"])
             t, s = f.cov_re.iloc[0, 0], f.scale
             out["ex-00-simulate", part] = t / (t + s)
+        # ex-00-predict (no code)
+        out["ex-00-predict", "icc_before"] = 10 / (10 + 40)
+        out["ex-00-predict", "icc_after"] = 10 / (10 + 4 * 40)
         # ex-01-predict (no code: the slope design effect by hand)
         out["ex-01-predict", "design_effect_income"] = 1 + (50 - 1) * 0.5 * 0.2
         # ex-01-hsb-deff
@@ -311,6 +314,7 @@ QUOTED = {
     ("ex-00-sector", "share_catholic"): 0.4375, ("ex-00-sector", "icc_catholic"): 0.16,
     ("ex-00-sector", "icc_public"): 0.13, ("ex-00-meanses", "correlation"): 0.78,
     ("ex-00-meanses", "slope"): 5.9, ("ex-00-simulate", "icc_05"): 0.49, ("ex-00-simulate", "icc_005"): 0.05,
+    ("ex-00-predict", "icc_before"): 0.2, ("ex-00-predict", "icc_after"): 0.059,
     ("ex-01-predict", "design_effect_income"): 5.9, ("ex-01-hsb-deff", "variance_ratio"): 9.1, ("ex-01-hsb-deff", "design_effect"): 8.92,
     ("ex-01-hsb-deff", "effective_n"): 806, ("ex-01-subsample", "rmse_partial"): 1.99,
     ("ex-01-subsample", "rmse_none"): 2.44, ("ex-01-subsample", "rmse_complete"): 3.11,
