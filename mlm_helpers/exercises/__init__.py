@@ -1058,7 +1058,7 @@ def list_exercises(chapter: str | int | None = None) -> pd.DataFrame:
     --------
     >>> from mlm_helpers import exercises
     >>> exercises.list_exercises(2)["exercise"].unique().tolist()
-    ['ex-02-dyestuff', 'ex-02-sleep', 'ex-02-plan']
+    ['ex-02-dyestuff', 'ex-02-sleep', 'ex-02-plan', 'ex-02-read']
     """
     rows = [
         {"exercise": a.exercise, "part": a.part, "chapter": a.chapter, "question": a.question, "tolerance": a.tol}
