@@ -8,11 +8,17 @@ Data with units nested in groups are simulated from the random-intercept model
     u_{0j} \\sim N(0, \\rho),\\quad e_{ij} \\sim N(0, 1 - \\rho),
 
 so the total residual variance is 1 and the intraclass correlation is :math:`\\rho`.
-``x`` is a level-1 predictor (a new standard-normal value for every unit) and
-``w`` a level-2 predictor (one standard-normal value per group). The functions
-compare ordinary least squares (OLS), which treats all units as independent,
-with the mixed model, and the design effect :math:`1 + (m - 1)\\rho` of
-:cite:t:`kish1965` with the variance inflation the simulation shows.
+``x`` is a level-1 predictor with variance 1, of which a share ``x_icc``
+(:math:`\\rho_x`, the ICC of ``x``) lies between groups, and ``w`` a level-2
+predictor (one standard-normal value per group). The functions compare ordinary
+least squares (OLS), which treats all units as independent, with the mixed
+model, and the design effect :math:`1 + (m - 1)\\rho` of :cite:t:`kish1965`
+with the variance inflation the simulation shows. For the slope of ``x`` the
+design effect is about :math:`1 + (m - 1)\\rho_x\\rho`
+:cite:p:`scott1982effect,moulton1986random` (:func:`slope_design_effect`): OLS is about right
+for a level-1 slope only when ``x`` varies little between groups.
+:func:`slope_se_comparison` puts the OLS, random-intercept and cluster-robust
+standard errors of a slope side by side on real data.
 
 Every simulation here has equal group sizes, so the mixed models can be fitted
 for many data sets at once by :func:`fit_ri_balanced`: the profiled REML (or ML)
@@ -49,6 +55,8 @@ __all__ = [
     "ols_fit",
     "ols_coverage",
     "simulated_design_effect",
+    "slope_design_effect",
+    "slope_se_comparison",
     "icc_estimates",
 ]
 
@@ -82,6 +90,15 @@ def _iccs(icc: float | Sequence[float]) -> list[float]:
     return out
 
 
+def _x_icc(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= float(value) < 1:
+        raise MLMInputError(
+            f"x_icc must be a number from 0 up to (not including) 1, got {value!r}: it is the share of "
+            "the variance of x that lies between groups (0: x varies only within groups)."
+        )
+    return float(value)
+
+
 # ----------------------------------------------------------------------------- simulation
 def simulate_balanced(
     icc: float,
@@ -91,6 +108,7 @@ def simulate_balanced(
     *,
     beta_x: float = 0.0,
     gamma_w: float = 0.0,
+    x_icc: float = 0.0,
     seed: int | np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n_reps`` balanced two-level data sets as arrays.
@@ -106,9 +124,14 @@ def simulate_balanced(
     beta_x, gamma_w : float
         Effects of the level-1 predictor ``x`` and the level-2 predictor ``w``
         (the intercept is 0).
+    x_icc : float
+        ICC of ``x``, in [0, 1): ``x`` has variance 1, of which ``x_icc``
+        lies between groups (a group-level component shared by the group's
+        units) and ``1 - x_icc`` within. The default 0 draws ``x``
+        independently for every unit.
     seed : int, numpy Generator or None
         Same seed, same data. The standard-normal draws do not depend on
-        ``icc``, so data sets with different ICCs share them (common random
+        ``icc`` or ``x_icc``, so data sets with different ICCs share them (common random
         numbers), which makes comparisons across ICCs sharper.
 
     Returns
@@ -123,8 +146,12 @@ def simulate_balanced(
     >>> y, X = simulate_balanced(0.2, 30, 20, 5, seed=1)
     >>> y.shape, X.shape
     ((5, 30, 20), (5, 30, 20, 3))
+    >>> _, X = simulate_balanced(0.2, 200, 20, 1, x_icc=0.5, seed=1)
+    >>> round(float(X[0, :, :, 1].mean(axis=1).var()), 1)  # x_icc + (1 - x_icc) / m
+    0.5
     """
     rho = _iccs(icc)[0]
+    rho_x = _x_icc(x_icc)
     J = _whole("n_groups", n_groups, 2)
     m = _whole("group_size", group_size, 2)
     R = _whole("n_reps", n_reps, 1)
@@ -133,6 +160,8 @@ def simulate_balanced(
     z_e = rng.standard_normal((R, J, m))
     x = rng.standard_normal((R, J, m))
     w = np.broadcast_to(rng.standard_normal((R, J, 1)), (R, J, m))
+    if rho_x > 0:  # drawn last, so data with x_icc = 0 are the same as before the option existed
+        x = np.sqrt(1 - rho_x) * x + np.sqrt(rho_x) * rng.standard_normal((R, J, 1))
     y = beta_x * x + gamma_w * w + np.sqrt(rho) * z_u + np.sqrt(1 - rho) * z_e
     X = np.stack([np.ones((R, J, m)), x, w], axis=-1)
     return y, X
@@ -300,6 +329,7 @@ def ols_coverage(
     level: float = 0.95,
     beta_x: float = 0.3,
     gamma_w: float = 0.3,
+    x_icc: float = 0.0,
     seed: int | None = None,
 ) -> pd.DataFrame:
     """Coverage of nominal confidence intervals from OLS and from the mixed model.
@@ -323,6 +353,9 @@ def ols_coverage(
         Nominal confidence level.
     beta_x, gamma_w : float
         True effects of the level-1 predictor ``x`` and the level-2 predictor ``w``.
+    x_icc : float
+        ICC of ``x`` (share of its variance between groups; 0: ``x`` varies
+        only within groups). See :func:`simulate_balanced`.
     seed : int, optional
         Seed; the same standard-normal draws are used for every ICC.
 
@@ -346,6 +379,7 @@ def ols_coverage(
     9  0.3  mixed      0.93
     """
     iccs = _iccs(icc)
+    rho_x = _x_icc(x_icc)
     if not 0 < level < 1:
         raise MLMInputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}.")
     J = _whole("n_groups", n_groups, 3)
@@ -358,7 +392,7 @@ def ols_coverage(
     z_crit = float(stats.norm.ppf(0.5 + level / 2))
     rows = []
     for rho in iccs:
-        y, X = simulate_balanced(rho, J, m, R, beta_x=beta_x, gamma_w=gamma_w, seed=seed)
+        y, X = simulate_balanced(rho, J, m, R, beta_x=beta_x, gamma_w=gamma_w, x_icc=rho_x, seed=seed)
         b_ols, se_ols = ols_fit(y, X)
         mixed = fit_ri_balanced(y, X)
         fits = (("OLS", b_ols, se_ols, t_crit), ("mixed", mixed.beta, mixed.se, z_crit))
@@ -366,7 +400,7 @@ def ols_coverage(
             covered = np.abs(est - truth) <= crit * se
             for k, term in enumerate(terms):
                 sd = float(est[:, k].std(ddof=1))
-                rows.append({"icc": rho, "term": term, "method": method,
+                rows.append({"icc": rho, "x_icc": rho_x, "term": term, "method": method,
                              "coverage": float(covered[:, k].mean()), "mean_se": float(se[:, k].mean()),
                              "sd_estimate": sd, "se_ratio": float(se[:, k].mean()) / sd})
     return pd.DataFrame(rows)
@@ -433,6 +467,180 @@ def simulated_design_effect(
             rows.append({"icc": rho, "group_size": m, "kish": 1 + (m - 1) * rho,
                          "simulated": var_mean * n, "ols_ratio": var_mean / float((s2 / n).mean())})
     return pd.DataFrame(rows)
+
+
+def slope_design_effect(
+    x_icc: float | Sequence[float],
+    icc: float | Sequence[float],
+    n_groups: int = 30,
+    group_size: int = 20,
+    n_reps: int = 1000,
+    *,
+    level: float = 0.95,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """What OLS does to the slope of a level-1 predictor, simulated and by the slope design effect.
+
+    OLS treats the ``J m`` units as independent. For the slope of a predictor
+    ``x`` whose ICC is :math:`\\rho_x`, with a residual ICC :math:`\\rho`, the
+    true variance of the OLS slope is about :math:`1 + (m - 1)\\rho_x\\rho`
+    times what OLS reports :cite:p:`scott1982effect,moulton1986random`. When ``x`` varies
+    only within groups (:math:`\\rho_x = 0`) OLS is about right; the more of
+    ``x``'s variance lies between groups, the more OLS overstates its precision.
+    For each combination of ``x_icc`` and ``icc``, ``n_reps`` data sets are drawn
+    by :func:`simulate_balanced` (true slope 0.3) and ``y ~ 1 + x + w`` is
+    fitted by OLS.
+
+    Parameters
+    ----------
+    x_icc : float or sequence of float
+        ICC(s) of the predictor ``x``, in [0, 1).
+    icc : float or sequence of float
+        Residual ICC(s) of the outcome, in [0, 1).
+    n_groups, group_size : int
+        ``J`` groups of ``m`` units.
+    n_reps : int
+        Simulated data sets per combination.
+    level : float
+        Nominal level of the OLS intervals (t reference on ``n - 3`` degrees of freedom).
+    seed : int, optional
+        Seed; the same standard-normal draws are used for every combination.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per combination: ``x_icc``, ``icc``, ``formula``
+        (:math:`1 + (m - 1)\\rho_x\\rho`), ``simulated`` (the variance of the
+        OLS slopes across data sets divided by the average variance OLS
+        reports), ``coverage_formula`` (the coverage of OLS intervals if their
+        SE is :math:`\\sqrt{\\text{formula}}` too small,
+        :math:`2\\Phi(z/\\sqrt{D}) - 1`) and ``coverage`` (the simulated
+        coverage of the OLS intervals for the slope).
+
+    Examples
+    --------
+    >>> tab = slope_design_effect([0.0, 0.5], 0.2, n_reps=2000, seed=1)
+    >>> tab[["x_icc", "icc", "formula", "simulated", "coverage"]].round(2)
+       x_icc  icc  formula  simulated  coverage
+    0    0.0  0.2      1.0        1.0      0.95
+    1    0.5  0.2      2.9        2.9      0.75
+    """
+    x_iccs = [_x_icc(v) for v in ([x_icc] if isinstance(x_icc, Real) else list(x_icc))]  # type: ignore[arg-type]
+    if not x_iccs:
+        raise MLMInputError("x_icc is empty: give one value such as 0.3 or a list such as [0, 0.3, 0.6].")
+    iccs = _iccs(icc)
+    if not 0 < level < 1:
+        raise MLMInputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}.")
+    J = _whole("n_groups", n_groups, 3)
+    m = _whole("group_size", group_size, 2)
+    R = _whole("n_reps", n_reps, 2)
+    t_crit = float(stats.t.ppf(0.5 + level / 2, J * m - 3))
+    z_crit = float(stats.norm.ppf(0.5 + level / 2))
+    beta_x = 0.3
+    rows = []
+    for rho_x in x_iccs:
+        for rho in iccs:
+            y, X = simulate_balanced(rho, J, m, R, beta_x=beta_x, gamma_w=0.3, x_icc=rho_x, seed=seed)
+            b, se = ols_fit(y, X)
+            deff = 1 + (m - 1) * rho_x * rho
+            rows.append({
+                "x_icc": rho_x, "icc": rho, "formula": deff,
+                "simulated": float(b[:, 1].var(ddof=1) / (se[:, 1] ** 2).mean()),
+                "coverage_formula": float(2 * stats.norm.cdf(z_crit / np.sqrt(deff)) - 1),
+                "coverage": float((np.abs(b[:, 1] - beta_x) <= t_crit * se[:, 1]).mean()),
+            })
+    return pd.DataFrame(rows)
+
+
+def slope_se_comparison(data: pd.DataFrame, outcome: str, predictor: str, group: str) -> pd.DataFrame:
+    """Three standard errors of one slope: OLS, random intercept and cluster-robust.
+
+    Fits ``outcome ~ predictor`` by OLS (the usual standard error, which treats
+    all units as independent, and the cluster-robust "sandwich" standard error
+    CR1, which allows any correlation within a group, with the small-sample
+    factor :math:`\\frac{J}{J-1}\\frac{N-1}{N-p}` of Stata and R's
+    ``sandwich::vcovCL``) and ``outcome ~ predictor + (1 | group)`` by REML
+    with ``mh.fit``. It also gives what the slope design effect
+    :math:`1 + (\\bar n - 1)\\rho_x\\rho_y` :cite:p:`scott1982effect,moulton1986random`
+    predicts, with :math:`\\rho_x` the ICC of the predictor (from
+    ``predictor ~ 1 + (1 | group)``), :math:`\\rho_y` the residual ICC of the
+    random-intercept model and :math:`\\bar n` the mean group size.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit.
+    outcome, predictor, group : str
+        Column names: a numeric outcome, a numeric level-1 predictor and the grouping column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by method (``OLS``, ``random intercept``, ``cluster-robust``,
+        ``OLS x sqrt(design effect)``), with the ``estimate`` of the slope, its
+        ``se`` and ``se_ratio`` (the SE divided by the OLS one). ``attrs`` holds
+        ``icc_x``, ``icc_y``, ``mean_group_size``, ``design_effect`` and
+        ``n_groups``.
+
+    Examples
+    --------
+    >>> import mlm_helpers as mh
+    >>> tab = slope_se_comparison(mh.load_dataset("hsb"), "MathAch", "SES", "School")
+    >>> tab["se"].round(3)
+    method
+    OLS                          0.097
+    random intercept             0.106
+    cluster-robust               0.133
+    OLS x sqrt(design effect)    0.148
+    Name: se, dtype: float64
+    """
+    from ..model.fitting import fit  # the public mh.fit, imported when needed
+
+    if not isinstance(data, pd.DataFrame):
+        raise MLMInputError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+    for role, name in (("outcome", outcome), ("predictor", predictor), ("group", group)):
+        if not isinstance(name, str) or name not in data.columns:
+            raise MLMInputError(
+                f"{role}={name!r} is not a column of data; the columns are {list(data.columns)}."
+            )
+        if role != "group" and not pd.api.types.is_numeric_dtype(data[name]):
+            raise MLMInputError(f"{role} column {name!r} must be numeric, got dtype {data[name].dtype}.")
+    frame = data[[outcome, predictor, group]]
+    if frame.isna().any().any():
+        bad = [c for c in frame.columns if frame[c].isna().any()]
+        raise MLMInputError(f"columns {bad} have missing values: drop those rows first (data.dropna()).")
+    codes, labels = pd.factorize(frame[group])
+    n_groups = len(labels)
+    if n_groups < 2:
+        raise MLMInputError(f"group column {group!r} has {n_groups} group(s); the comparison needs at least 2.")
+    y = frame[outcome].to_numpy(float)
+    X = np.column_stack([np.ones(len(y)), frame[predictor].to_numpy(float)])
+    n, p = X.shape
+    xtx_inv = np.linalg.inv(X.T @ X)
+    b = xtx_inv @ X.T @ y
+    resid = y - X @ b
+    se_ols = float(np.sqrt(resid @ resid / (n - p) * xtx_inv[1, 1]))
+    scores = np.zeros((n_groups, p))
+    np.add.at(scores, codes, X * resid[:, None])  # sum over each group's units of x_i e_i
+    meat = scores.T @ scores
+    factor = n_groups / (n_groups - 1) * (n - 1) / (n - p)
+    se_cr = float(np.sqrt(factor * (xtx_inv @ meat @ xtx_inv)[1, 1]))
+    ri = fit(f"{outcome} ~ {predictor} + (1 | {group})", frame)
+    icc_x = float(fit(f"{predictor} ~ 1 + (1 | {group})", frame).icc)
+    icc_y = float(ri.icc)
+    m_bar = n / n_groups
+    deff = 1 + (m_bar - 1) * icc_x * icc_y
+    se_ri = float(ri.fixed.loc[predictor, "se"])
+    est = float(b[1])
+    table = pd.DataFrame(
+        {"estimate": [est, float(ri.fixed.loc[predictor, "estimate"]), est, est],
+         "se": [se_ols, se_ri, se_cr, se_ols * np.sqrt(deff)]},
+        index=pd.Index(["OLS", "random intercept", "cluster-robust", "OLS x sqrt(design effect)"], name="method"),
+    )
+    table["se_ratio"] = table["se"] / se_ols
+    table.attrs.update({"icc_x": icc_x, "icc_y": icc_y, "mean_group_size": m_bar,
+                        "design_effect": deff, "n_groups": n_groups})
+    return table
 
 
 # ----------------------------------------------------------------------------- chapter 02

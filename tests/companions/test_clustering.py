@@ -105,14 +105,14 @@ def test_ols_undercovers_the_mean_and_level2_effects_under_clustering(coverage):
         # OLS standard errors are too small by about the square root of the design effect.
         assert _get(coverage, 0.4, term, "OLS", "se_ratio") == pytest.approx(deff**-0.5, rel=0.1)
         assert _get(coverage, 0.4, term, "mixed", "coverage") == pytest.approx(0.94, abs=0.03)
-    # A purely level-1 predictor is not harmed: its OLS standard error stays honest.
+    # A predictor with no between-group part (x_icc = 0, the default) is not harmed.
     assert _get(coverage, 0.4, "x", "OLS", "se_ratio") == pytest.approx(1.0, abs=0.08)
     assert _get(coverage, 0.4, "x", "OLS", "coverage") > 0.9
 
 
 def test_coverage_table_shape_and_columns(coverage):
     assert len(coverage) == 2 * 3 * 2
-    expected = ["icc", "term", "method", "coverage", "mean_se", "sd_estimate", "se_ratio"]
+    expected = ["icc", "x_icc", "term", "method", "coverage", "mean_se", "sd_estimate", "se_ratio"]
     assert list(coverage.columns) == expected
 
 
@@ -161,3 +161,79 @@ def test_bad_sizes_are_explained():
         cl.fit_ri_balanced(np.zeros((2, 3, 4)), np.zeros((2, 3, 5, 1)))
     with pytest.raises(mh.MLMInputError, match="level"):
         cl.ols_coverage(0.1, n_reps=10, level=95)
+
+
+# ----------------------------------------------------------------------------- a predictor with a between-group part
+def test_x_icc_zero_gives_the_old_draws_and_x_icc_splits_the_variance():
+    y0, X0 = cl.simulate_balanced(0.2, 30, 20, 3, beta_x=0.3, seed=5)
+    y1, X1 = cl.simulate_balanced(0.2, 30, 20, 3, beta_x=0.3, x_icc=0.0, seed=5)
+    np.testing.assert_array_equal(y0, y1)
+    np.testing.assert_array_equal(X0, X1)
+    _, X = cl.simulate_balanced(0.0, 400, 25, 4, x_icc=0.4, seed=6)
+    x = X[..., 1]
+    within = x.var(axis=2, ddof=1).mean()
+    between = x.mean(axis=2).var(axis=1, ddof=1).mean() - within / 25
+    assert within == pytest.approx(0.6, abs=0.02)
+    assert between == pytest.approx(0.4, abs=0.04)
+
+
+def test_slope_design_effect_follows_scott_and_holt():
+    tab = cl.slope_design_effect([0.0, 0.3, 0.6], [0.1, 0.3], n_groups=100, group_size=10, n_reps=3000, seed=3)
+    assert np.allclose(tab["formula"], 1 + 9 * tab["x_icc"] * tab["icc"])
+    # the simulated inflation follows the formula (large J; Monte Carlo SE of a variance ratio ~ 3%)
+    np.testing.assert_allclose(tab["simulated"], tab["formula"], rtol=0.1)
+    np.testing.assert_allclose(tab["coverage"], tab["coverage_formula"], atol=0.025)
+    within = tab[tab["x_icc"] == 0]
+    assert np.all(np.abs(within["coverage"] - 0.95) < 0.015)  # OLS honest for a purely within-group x
+    worst = tab[(tab["x_icc"] == 0.6) & (tab["icc"] == 0.3)]["coverage"].iloc[0]
+    assert worst < 0.85
+
+
+def test_ols_coverage_passes_x_icc_and_the_mixed_model_stays_honest():
+    tab = cl.ols_coverage([0.2], n_reps=800, x_icc=0.5, seed=4)
+    x = tab[tab["term"] == "x"].set_index("method")
+    assert set(tab["x_icc"]) == {0.5}
+    assert x.loc["OLS", "coverage"] < 0.85 < 0.92 < x.loc["mixed", "coverage"]
+
+
+def test_slope_se_comparison_by_hand():
+    rng = np.random.default_rng(8)
+    J, m = 12, 7
+    g = np.repeat(np.arange(J), m)
+    x = rng.standard_normal(J)[g] + rng.standard_normal(J * m)
+    y = 1 + 0.5 * x + rng.standard_normal(J)[g] + rng.standard_normal(J * m)
+    d = pd.DataFrame({"y": y, "x": x, "g": g.astype(str)})
+    tab = cl.slope_se_comparison(d, "y", "x", "g")
+    import statsmodels.formula.api as smf
+
+    ols = smf.ols("y ~ x", d).fit()
+    robust = smf.ols("y ~ x", d).fit(cov_type="cluster", cov_kwds={"groups": g})
+    assert tab.loc["OLS", "se"] == pytest.approx(ols.bse["x"], rel=1e-10)
+    assert tab.loc["cluster-robust", "se"] == pytest.approx(robust.bse["x"], rel=1e-10)  # statsmodels' CR1
+    res = mh.fit("y ~ x + (1 | g)", d)
+    assert tab.loc["random intercept", "se"] == pytest.approx(res.fixed.loc["x", "se"], rel=1e-10)
+    assert tab.attrs["design_effect"] == pytest.approx(
+        1 + (m - 1) * tab.attrs["icc_x"] * tab.attrs["icc_y"])
+    assert tab.loc["OLS x sqrt(design effect)", "se"] == pytest.approx(
+        ols.bse["x"] * np.sqrt(tab.attrs["design_effect"]))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"outcome": "nope"}, "outcome='nope' is not a column"),
+        ({"predictor": "g"}, "predictor column 'g' must be numeric"),
+        ({"group": 3}, "group=3 is not a column"),
+    ],
+)
+def test_slope_se_comparison_bad_input(kwargs, match):
+    d = pd.DataFrame({"y": [1.0, 2, 3, 4], "x": [0.0, 1, 0, 1], "g": ["a", "a", "b", "b"]})
+    args = {"outcome": "y", "predictor": "x", "group": "g"} | kwargs
+    with pytest.raises(mh.MLMInputError, match=match):
+        cl.slope_se_comparison(d, **args)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, "0.2", True])
+def test_x_icc_bad_input(bad):
+    with pytest.raises(mh.MLMInputError, match="x_icc must be a number"):
+        cl.simulate_balanced(0.1, 5, 4, 2, x_icc=bad)

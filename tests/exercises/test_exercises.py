@@ -86,6 +86,11 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
             f = smf.mixedlm("y ~ 1", sim, groups="group").fit(reml=True, method=["powell", "lbfgs"])
             t, s = f.cov_re.iloc[0, 0], f.scale
             out["ex-00-simulate", part] = t / (t + s)
+        # ex-00-predict (no code)
+        out["ex-00-predict", "icc_before"] = 10 / (10 + 40)
+        out["ex-00-predict", "icc_after"] = 10 / (10 + 4 * 40)
+        # ex-01-predict (no code: the slope design effect by hand)
+        out["ex-01-predict", "design_effect_income"] = 1 + (50 - 1) * 0.5 * 0.2
         # ex-01-hsb-deff
         ols0 = smf.ols("MathAch ~ 1", data=hsb).fit()
         ri = mh.fit("MathAch ~ 1 + (1 | School)", hsb)
@@ -120,6 +125,17 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
         out["ex-02-sleep", "effective_n"] = len(sleep) / d
         for m in (25, 50):
             out["ex-02-plan", f"schools_{m}"] = math.ceil(400 * mh.design_effect(0.18, m) / m)
+        # ex-02-read (no code: from a printout)
+        out["ex-02-read", "icc"] = 4.0 / (4.0 + 36.0)
+        out["ex-02-read", "design_effect"] = mh.design_effect(0.1, 30)
+        out["ex-02-read", "effective_n"] = 1500 / mh.design_effect(0.1, 30)
+        # ex-04-predict (no code)
+        out["ex-04-predict", "var_a"] = 36.7 / 25
+        out["ex-04-predict", "lambda_a"] = 0.69 / (0.69 + 36.7 / 25)
+        out["ex-04-predict", "lambda_b"] = 0.69 / (0.69 + 36.7 / 1.6)
+        # ex-03-predict (no code)
+        out["ex-03-predict", "lambda_10"] = 4.8 / (4.8 + 37 / 10)
+        out["ex-03-predict", "lambda_100"] = 4.8 / (4.8 + 37 / 100)
         # ex-03-meanses, ex-03-by-hand, ex-03-explorer
         result = mh.fit("MathAch ~ SES + (1 | School)", hsb)
         tau00, sigma2 = result.varcorr["vcov"].iloc[0], result.sigma2
@@ -165,17 +181,16 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
         for part, prior in (("median_default", None), ("median_scale1", bayes.HalfCauchy(1.0))):
             draws = bayes.gibbs_random_intercept("Yield ~ 1 + (1 | Batch)", dye, n_iter=6000, prior_tau00=prior, seed=1)
             out["ex-05-prior", part] = np.sqrt(draws["tau00"]).median()
-        # ex-06-sector, ex-06-penicillin, ex-06-power
+        # ex-06-sector, ex-06-dyestuff, ex-06-power, ex-06-read
         base = mh.fit("MathAch ~ SES + (1 | School)", sector_data)
         sector = mh.fit("MathAch ~ SES + Sector + (1 | School)", sector_data)
         out["ex-06-sector", "lr"] = mh.lrt(base, sector).statistic
         out["ex-06-sector", "sector"] = sector.fixed.loc["Sector[T.Public]", "estimate"]
-        pen = mh.load_dataset("penicillin")
-        pen_both = mh.fit("diameter ~ 1 + (1 | plate) + (1 | sample)", pen)
-        plates = mh.fit("diameter ~ 1 + (1 | plate)", pen)
-        out["ex-06-penicillin", "lr"] = mh.lrt(plates, pen_both).statistic
-        vc = pen_both.varcorr
-        out["ex-06-penicillin", "sample_var"] = vc.loc[vc["group"] == "sample", "vcov"].iloc[0]
+        dye = mh.load_dataset("dyestuff")
+        dye_test = mh.lrt(mh.fit("Yield ~ 1", dye), mh.fit("Yield ~ 1 + (1 | Batch)", dye))
+        out["ex-06-dyestuff", "lr"] = dye_test.statistic
+        out["ex-06-dyestuff", "p_mixture"] = dye_test.p_mixture
+        out["ex-06-read", "p_mixture"] = 0.0736 / 2
         for tau, tag in ((0.05, "005"), (0.1, "01")):
             alt = simstudy.lrt_distribution(30, 10, n_reps=4000, tau00=tau, sigma2=1.0, seed=2)
             power = simstudy.rejection_rates(alt, alpha=0.05)
@@ -363,7 +378,8 @@ QUOTED = {
     ("ex-00-sector", "share_catholic"): 0.4375, ("ex-00-sector", "icc_catholic"): 0.16,
     ("ex-00-sector", "icc_public"): 0.13, ("ex-00-meanses", "correlation"): 0.78,
     ("ex-00-meanses", "slope"): 5.9, ("ex-00-simulate", "icc_05"): 0.49, ("ex-00-simulate", "icc_005"): 0.05,
-    ("ex-01-hsb-deff", "variance_ratio"): 9.1, ("ex-01-hsb-deff", "design_effect"): 8.92,
+    ("ex-00-predict", "icc_before"): 0.2, ("ex-00-predict", "icc_after"): 0.059,
+    ("ex-01-predict", "design_effect_income"): 5.9, ("ex-01-hsb-deff", "variance_ratio"): 9.1, ("ex-01-hsb-deff", "design_effect"): 8.92,
     ("ex-01-hsb-deff", "effective_n"): 806, ("ex-01-subsample", "rmse_partial"): 1.99,
     ("ex-01-subsample", "rmse_none"): 2.44, ("ex-01-subsample", "rmse_complete"): 3.11,
     ("ex-01-subsample", "shrinkage"): 0.49, ("ex-01-design", "ols_coverage_10x60"): 0.53,
@@ -371,6 +387,9 @@ QUOTED = {
     ("ex-02-dyestuff", "icc"): 0.418, ("ex-02-dyestuff", "ci_lower"): 0.069, ("ex-02-dyestuff", "ci_upper"): 0.819,
     ("ex-02-sleep", "icc"): 0.395, ("ex-02-sleep", "design_effect"): 4.55, ("ex-02-sleep", "effective_n"): 40,
     ("ex-02-plan", "schools_25"): 86, ("ex-02-plan", "schools_50"): 79,
+    ("ex-02-read", "icc"): 0.1, ("ex-02-read", "design_effect"): 3.9, ("ex-02-read", "effective_n"): 385,
+    ("ex-04-predict", "var_a"): 1.47, ("ex-04-predict", "lambda_a"): 0.32, ("ex-04-predict", "lambda_b"): 0.029,
+    ("ex-03-predict", "lambda_10"): 0.565, ("ex-03-predict", "lambda_100"): 0.928,
     ("ex-03-meanses", "tau00"): 2.37, ("ex-03-meanses", "explained"): 0.50, ("ex-03-meanses", "ses"): 2.19,
     ("ex-03-meanses", "meanses"): 3.15, ("ex-03-by-hand", "lambda"): 0.896, ("ex-03-by-hand", "cond_sd"): 0.70,
     ("ex-03-by-hand", "n_for_sd_05"): 140, ("ex-03-explorer", "n_half"): 10, ("ex-03-explorer", "wins"): 98,
@@ -381,8 +400,8 @@ QUOTED = {
     ("ex-05-grid", "theta"): 0.469, ("ex-05-grid", "tau00"): 8.61, ("ex-05-groupsize", "ml_bias_5"): -0.69,
     ("ex-05-groupsize", "ml_bias_20"): -0.49, ("ex-05-groupsize", "ml_bias_80"): -0.45,
     ("ex-05-prior", "median_default"): 44.2, ("ex-05-prior", "median_scale1"): 1.9,
-    ("ex-06-sector", "lr"): 34.57, ("ex-06-sector", "sector"): -2.10, ("ex-06-penicillin", "lr"): 282.4,
-    ("ex-06-penicillin", "sample_var"): 3.73, ("ex-06-power", "corrected_005"): 0.43,
+    ("ex-06-sector", "lr"): 34.57, ("ex-06-sector", "sector"): -2.10, ("ex-06-dyestuff", "lr"): 6.37,
+    ("ex-06-dyestuff", "p_mixture"): 0.0058, ("ex-06-read", "p_mixture"): 0.0368, ("ex-06-power", "corrected_005"): 0.43,
     ("ex-06-power", "corrected_01"): 0.81, ("ex-06-power", "naive_005"): 0.32, ("ex-07-hsb", "icc"): 0.18,
     ("ex-07-hsb", "lr"): 10.93, ("ex-07-hsb", "contextual"): 3.71, ("ex-07-context", "coef"): -1.34,
     ("ex-07-context", "p"): 0.22, ("ex-07-fewer", "p_2027"): 0.35, ("ex-07-fewer", "se_intercept_2027"): 0.92,
