@@ -345,15 +345,27 @@ def test_registry_and_quoted_numbers_cover_the_same_parts() -> None:
     assert set(QUOTED) == {(a.exercise, a.part) for a in exercises.REGISTRY}
 
 
+def _exercise_labels_in(path: Path) -> list[str]:
+    text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    return re.findall(r":::\{exercise\}\n:label: (\S+)", text)
+
+
+APPENDICES = sorted((ROOT / "chapters").glob("A[0-9]_*.ipynb"))
+
+
 def test_every_exercise_of_chapters_00_to_13_is_registered_or_skipped() -> None:
+    """An appendix's exercises (chapters/AN_*) keep the labels of the chapter they came from, and
+    count after that chapter's own: "05-4" is chapter 05's fourth exercise, core chapter first."""
     labels = set()
+    in_appendices = [lab for path in APPENDICES for lab in _exercise_labels_in(path)]
     for path in sorted((ROOT / "chapters").glob("[01][0-9]_*.ipynb")):
         if int(path.name[:2]) > 13:
             continue
-        text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
-        in_order = re.findall(r":::\{exercise\}\n:label: (\S+)", text)
+        in_order = _exercise_labels_in(path)
+        in_order += [lab for lab in in_appendices if lab.startswith(f"ex-{path.name[:2]}-")]
         labels |= set(in_order)
         assert exercises._chapter_labels(path.name[:2]) == in_order  # "08-2" is the book's second
+    assert set(in_appendices) <= labels, "an appendix exercise whose label names no chapter"
     registered = {a.exercise for a in exercises.REGISTRY}
     assert labels and not registered & set(exercises.SKIPPED)
     assert labels == registered | set(exercises.SKIPPED)
@@ -483,17 +495,22 @@ def test_list_exercises() -> None:
     assert set(exercises.list_exercises("05")["chapter"]) == {"05"}
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("[0-9A][0-9]_*.ipynb")), ids=lambda p: p.stem)
 def test_every_exercises_section_shows_the_check_answer_call(path: Path) -> None:
-    """Students meet the checker where they work: the chapter's exercises section shows the call."""
+    """Students meet the checker where they work: the chapter's exercises section shows the call.
+    An appendix with exercises shows it too, for the chapter its exercises belong to."""
     nb = json.loads(path.read_text(encoding="utf-8"))
-    section = next("".join(c["source"]) for c in nb["cells"]
-                   if c["cell_type"] == "markdown" and "## Exercises" in "".join(c["source"]))
+    sections = ["".join(c["source"]) for c in nb["cells"]
+                if c["cell_type"] == "markdown" and "## Exercises" in "".join(c["source"])]
+    if path.name.startswith("A") and not _exercise_labels_in(path):
+        assert not sections, f"{path.name}: an exercises section without exercises"
+        return
+    section = sections[0]
     flat = " ".join(section.split())
     calls = re.findall(r'mh\.check_answer\("([^"]+)", your_answer(?:, part="([^"]+)")?\)', flat)
     assert calls, f"{path.name}: no mh.check_answer call in the exercises section"
     label, part = calls[0]
-    chapter = path.name[:2]
+    chapter = path.name[:2] if path.name[0].isdigit() else _exercise_labels_in(path)[0][3:5]
     if all(lab in exercises.SKIPPED for lab in exercises._chapter_labels(chapter)):
         assert "not this chapter's" in flat  # the call shown is another chapter's, and it says so
     else:
