@@ -392,13 +392,22 @@ def _funnel_p() -> float:
 # ---- chapter 13 -------------------------------------------------------------------------------
 @cache
 def _hsb_m5():
-    """Case 1's M4 plus Minority and Sex (catholic = 1 for Catholic schools, SES centred within)."""
+    """Case 1's M4 plus Minority and Sex (Sector[T.Public]: Catholic is the reference; SES centred within)."""
+    return _quiet_fit("MathAch ~ SES_c * Sector + SES_gm + Minority + Sex + (1 + SES_c | School)",
+                      _hsb_sector_centred())
+
+
+@cache
+def _hsb_sector_centred() -> pd.DataFrame:
     from ..companions.centring import centre_within
 
-    data = _hsb_sector().copy()
-    data["catholic"] = (data["Sector"] == "Catholic").astype(int)
-    data = centre_within(data, "SES", "School")
-    return _quiet_fit("MathAch ~ catholic * SES_c + SES_gm + Minority + Sex + (1 + SES_c | School)", data)
+    return centre_within(_hsb_sector().copy(), "SES", "School")
+
+
+@cache
+def _hsb_m4():
+    """Case 1's M4: SES_c * Sector + SES_gm with a random SES_c slope."""
+    return _quiet_fit("MathAch ~ SES_c * Sector + SES_gm + (1 + SES_c | School)", _hsb_sector_centred())
 
 
 @cache
@@ -700,16 +709,19 @@ REGISTRY: list[Answer] = [
        lambda: _funnel_p(), 0.006, 0.03,
        "np.random.default_rng(3), drawing x, the group effects and the errors in the solution's order."),
     # chapter 13
-    _a("ex-13-hsb", "gap", "sector gap (coefficient of catholic) with Minority and Sex (points)",
-       lambda: float(_hsb_m5().fixed.loc["catholic", "estimate"]), 0.006, 0.05,
-       "M4 of case 1 plus Minority + Sex; SES centred within schools (centring.centre_within)."),
+    _a("ex-13-hsb", "gap", "sector gap (coefficient of Sector[T.Public]) with Minority and Sex (points)",
+       lambda: float(_hsb_m5().fixed.loc["Sector[T.Public]", "estimate"]), 0.006, 0.05,
+       "M4 of case 1 plus Minority + Sex; SES centred within schools (centring.centre_within); "
+       "Catholic is the reference, so the coefficient is negative if public schools score lower."),
     _a("ex-13-hsb", "gap_ci_lower", "lower end of the 95% CI of the gap",
-       lambda: float(_hsb_m5().fixed.loc["catholic", "ci_lower"]), 0.006, 0.05, "The ci_lower of the catholic row."),
+       lambda: float(_hsb_m5().fixed.loc["Sector[T.Public]", "ci_lower"]), 0.006, 0.05,
+       "The ci_lower of the Sector[T.Public] row."),
     _a("ex-13-hsb", "gap_ci_upper", "upper end of the 95% CI of the gap",
-       lambda: float(_hsb_m5().fixed.loc["catholic", "ci_upper"]), 0.006, 0.05, "The ci_upper of the catholic row."),
-    _a("ex-13-hsb", "slope_difference", "sector difference in SES slopes (catholic:SES_c)",
-       lambda: float(_hsb_m5().fixed.loc["catholic:SES_c", "estimate"]), 0.006, 0.05,
-       "The catholic:SES_c row; catholic = 1 for Catholic schools."),
+       lambda: float(_hsb_m5().fixed.loc["Sector[T.Public]", "ci_upper"]), 0.006, 0.05,
+       "The ci_upper of the Sector[T.Public] row."),
+    _a("ex-13-hsb", "slope_difference", "sector difference in SES slopes (SES_c:Sector[T.Public])",
+       lambda: float(_hsb_m5().fixed.loc["SES_c:Sector[T.Public]", "estimate"]), 0.006, 0.05,
+       "The SES_c:Sector[T.Public] row: how much steeper the SES slope is in public schools."),
     _a("ex-13-hsb", "tau00", "intercept variance between schools with Minority and Sex",
        lambda: _vcov(_hsb_m5(), 0), 0.006, 0.05, "The first row of varcorr (a variance)."),
     _a("ex-13-hsb", "tau11", "SES_c slope variance with Minority and Sex",
@@ -739,7 +751,11 @@ REGISTRY: list[Answer] = [
        lambda: _grunfeld_se()["se_fe"], 0.00006, 0.0005, "smf.ols with + C(firm): the capital bse."),
     _a("ex-13-grunfeld", "icc_resid", "ICC by firm of the pooled OLS residuals",
        lambda: _grunfeld_se()["icc_resid"], 0.006, 0.03, "mh.icc_anova(panel, 'ols_resid', 'firm').icc."),
+    _a("ex-13-read", "slope_public", "within-school SES slope in public schools in M4 (points per unit of SES)",
+       lambda: float(_hsb_m4().fixed.loc["SES_c", "estimate"] + _hsb_m4().fixed.loc["SES_c:Sector[T.Public]", "estimate"]),
+       0.006, 0.05, "The SES_c coefficient is the slope in Catholic schools (the reference); add the interaction."),
 ]
+
 
 # Exercises of the chapters that are deliberately not checkable, with the reason (the tests
 # require every exercise label of chapters 00-13 to be either registered or listed here).
@@ -748,6 +764,7 @@ SKIPPED: dict[str, str] = {
                      "the solution shows the check.",
     "ex-07-equations": "no number to check: the answer is the model's equations and which variance would fall.",
     "ex-07-read": "read off the printed output (its numbers are the chapter's own, glued into the solution).",
+    "ex-13-cluster": "answered in words (what cluster randomisation can and cannot estimate).",
     "ex-08-labels": "no number to check: the answers are nesting structures ('nested', 'identical').",
     "ex-10-link": "300 replications with two mh.fit calls each (about 4 s); nothing cheaper gives the same numbers.",
     "ex-10-grunfeld-slope": (
@@ -762,6 +779,7 @@ SKIPPED: dict[str, str] = {
 # The book's order of the exercises of the chapters with skipped ones, so that "08-2" still means
 # the second exercise of chapter 08 in the book (the tests compare this with the notebooks).
 _BOOK_ORDER: dict[str, list[str]] = {
+    "13": ["ex-13-hsb", "ex-13-few", "ex-13-grunfeld", "ex-13-read", "ex-13-cluster"],
     "07": ["ex-07-hsb", "ex-07-context", "ex-07-fewer", "ex-07-equations", "ex-07-read"],
     "05": ["ex-05-sleep", "ex-05-shortfall", "ex-05-rescale", "ex-05-groupsize", "ex-05-prior", "ex-05-grid"],
     "08": ["ex-08-penicillin", "ex-08-labels", "ex-08-fully"],
