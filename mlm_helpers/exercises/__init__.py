@@ -599,6 +599,9 @@ REGISTRY: list[Answer] = [
     _a("ex-05-grid", "tau00", "tau00 at the best grid point",
        lambda: _grid()[1], 0.006, 0.05,
        "tau00 = theta^2 * r2 / (N - p): mh.deviance_parts(fit, theta).sigma2 is r2 / (N - p)."),
+    _a("ex-05-cholesky", "L_j", "Cholesky factor L_j of one Dyestuff batch at the REML theta",
+       lambda: float(np.sqrt(float(_fit("dye").theta[0]) ** 2 * 5 + 1)), 0.006, 0.05,
+       "L_j = sqrt(theta^2 n_j + 1) with n_j = 5 and the REML theta of Dyestuff."),
     # chapter 06
     _a("ex-06-sector", "lr", "likelihood-ratio statistic for Sector",
        lambda: float(_lrt("hsb_ses_base", "hsb_ses_sector").statistic), 0.006, 0.5,
@@ -765,6 +768,7 @@ SKIPPED: dict[str, str] = {
     "ex-07-equations": "no number to check: the answer is the model's equations and which variance would fall.",
     "ex-07-read": "read off the printed output (its numbers are the chapter's own, glued into the solution).",
     "ex-13-cluster": "answered in words (what cluster randomisation can and cannot estimate).",
+    "ex-07-halve": "a prediction answered in words; running it means a new simulation study (about 30 s).",
     "ex-08-labels": "no number to check: the answers are nesting structures ('nested', 'identical').",
     "ex-10-link": "300 replications with two mh.fit calls each (about 4 s); nothing cheaper gives the same numbers.",
     "ex-10-grunfeld-slope": (
@@ -780,8 +784,9 @@ SKIPPED: dict[str, str] = {
 # the second exercise of chapter 08 in the book (the tests compare this with the notebooks).
 _BOOK_ORDER: dict[str, list[str]] = {
     "13": ["ex-13-hsb", "ex-13-few", "ex-13-grunfeld", "ex-13-read", "ex-13-cluster"],
-    "07": ["ex-07-hsb", "ex-07-context", "ex-07-fewer", "ex-07-equations", "ex-07-read"],
-    "05": ["ex-05-sleep", "ex-05-shortfall", "ex-05-rescale", "ex-05-groupsize", "ex-05-prior", "ex-05-grid"],
+    "07": ["ex-07-hsb", "ex-07-context", "ex-07-fewer", "ex-07-equations", "ex-07-read", "ex-07-halve"],
+    "05": ["ex-05-sleep", "ex-05-shortfall", "ex-05-rescale", "ex-05-groupsize", "ex-05-prior", "ex-05-grid",
+           "ex-05-cholesky"],
     "08": ["ex-08-penicillin", "ex-08-labels", "ex-08-fully"],
     "10": ["ex-10-end", "ex-10-link", "ex-10-grunfeld-slope"],
     "12": ["ex-12-t", "ex-12-power", "ex-12-hsb"],

@@ -156,6 +156,8 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
         out["ex-05-grid", "theta"] = t_best
         out["ex-05-grid", "tau00"] = t_best**2 * mh.deviance_parts(null, t_best).sigma2
         out["ex-05-shortfall", "shortfall"] = (4 + 50 / 25) / 8
+        dye_theta = mh.fit("Yield ~ 1 + (1 | Batch)", mh.load_dataset("dyestuff")).theta[0]
+        out["ex-05-cholesky", "L_j"] = np.sqrt(dye_theta**2 * 5 + 1)
         for m in (5, 20, 80):
             tab = simstudy.ml_vs_reml_bias(10, m, tau00=4.0, sigma2=16.0, n_reps=4000, seed=1)
             out["ex-05-groupsize", f"ml_bias_{m}"] = tab.loc["ML", "bias_tau00"]
@@ -312,7 +314,8 @@ QUOTED = {
     ("ex-04-uncentred", "tau11"): 0.453, ("ex-04-sleep-vpc", "share_day0"): 0.48,
     ("ex-04-sleep-vpc", "share_day9"): 0.85, ("ex-04-sleep-vpc", "closest_day"): -0.27,
     ("ex-04-explorer", "x_cross"): -1.30, ("ex-04-explorer", "vpc_x2"): 0.199, ("ex-05-sleep", "pct_lower"): 5.9,
-    ("ex-05-grid", "theta"): 0.469, ("ex-05-shortfall", "shortfall"): 0.75, ("ex-05-grid", "tau00"): 8.61, ("ex-05-groupsize", "ml_bias_5"): -0.69,
+    ("ex-05-grid", "theta"): 0.469, ("ex-05-shortfall", "shortfall"): 0.75,
+    ("ex-05-cholesky", "L_j"): 2.14, ("ex-05-grid", "tau00"): 8.61, ("ex-05-groupsize", "ml_bias_5"): -0.69,
     ("ex-05-groupsize", "ml_bias_20"): -0.49, ("ex-05-groupsize", "ml_bias_80"): -0.45,
     ("ex-05-prior", "median_default"): 44.2, ("ex-05-prior", "median_scale1"): 1.9,
     ("ex-06-sector", "lr"): 34.57, ("ex-06-sector", "sector"): -2.10, ("ex-06-penicillin", "lr"): 282.4,
