@@ -90,10 +90,10 @@ def table(rows: list[tuple[str, str, int, float]], machine: str | None = None) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/[0-9]*.ipynb")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/NN_*.ipynb and the appendices chapters/AN_*.ipynb")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    paths = [p.resolve() for p in args.notebooks] or sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+    paths = [p.resolve() for p in args.notebooks] or sorted(CHAPTERS.glob("[0-9A][0-9]_*.ipynb"))
     machine = machine_info()  # before the runs, so the load average is the machine's, not ours
     rows = []
     for path in paths:

@@ -5,7 +5,7 @@ The public API is what this module lists in ``__all__``; everything loads on fir
 folders show its architecture (see ARCHITECTURE.md at the repository's root):
 
 - :mod:`mlm_helpers.model`: formula -> model frame -> engines -> result, with comparison (LRT),
-  ICC, the profiled deviance and the optimiser record;
+  ICC, the profiled deviance (``mh.profiled_deviance``, ``mh.deviance_parts``) and the optimiser record;
 - :mod:`mlm_helpers.simulation`: data simulators for two-level, crossed and three-level designs;
 - :mod:`mlm_helpers.plots`: figures and the shared style;
 - :mod:`mlm_helpers.explorers`: the slider explorers;
@@ -52,6 +52,9 @@ _ATTRIBUTES: dict[str, str] = {
     "r2": "inference.r2",
     "icc_anova": "model.icc",
     "design_effect": "model.icc",
+    "profiled_deviance": "model.objective",
+    "deviance_parts": "model.objective",
+    "DevianceParts": "model.objective",
     "load_dataset": "datasets",
     "list_datasets": "datasets",
     "simulate_two_level": "simulation.two_level",
@@ -113,6 +116,9 @@ __all__ = [
     "r2",
     "icc_anova",
     "design_effect",
+    "profiled_deviance",
+    "deviance_parts",
+    "DevianceParts",
     "load_dataset",
     "list_datasets",
     "simulate_two_level",
@@ -174,6 +180,7 @@ if TYPE_CHECKING:  # what static type checkers and editors see
     from .model.engines import ENGINES
     from .model.fitting import fit
     from .model.icc import design_effect, icc, icc_anova
+    from .model.objective import DevianceParts, deviance_parts, profiled_deviance
     from .model.optsummary import OptSummary
     from .model.result import MixedResult
     from .simulation.two_level import simulate_two_level

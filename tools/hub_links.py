@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if not repo:
         raise SystemExit("no repository to link to: set repository.url in _config.yml "
                          "(the public repository of the course) or pass --repo URL")
-    notebooks = sorted(p.name for p in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = sorted(p.name for p in (ROOT / "chapters").glob("[0-9A][0-9]_*.ipynb"))  # chapters, appendices
     for nb in notebooks:
         link = hub_link(args.hub, repo, nb, branch=branch, folder=args.folder)
         print(f"- [{nb.removesuffix('.ipynb')}]({link})" if args.markdown else link)

@@ -21,7 +21,8 @@ raw markup or as a name:
 * a ``{static-explorer}`` block (the book's precomputed sliders) becomes a note pointing to the
   live sliders of the cell above it.
 
-This script writes ``_build/student/NN_name.ipynb`` for every ``chapters/NN_name.ipynb`` with
+This script writes ``_build/student/NN_name.ipynb`` for every ``chapters/NN_name.ipynb`` (and
+``AN_name.ipynb`` for every appendix ``chapters/AN_name.ipynb``) with
 
 * the solutions kept, folded (the default; the code cells of a gated solution are collapsed, as
   JupyterLab collapses a cell whose ``jupyter.source_hidden`` is set), or with ``--no-solutions`` every ``{solution}``
@@ -340,14 +341,14 @@ def make_student(paths: list[Path], out: Path, keep_solutions: bool = True, keep
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Student copies of the chapters, to run in JupyterLab.")
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/[0-9][0-9]_*.ipynb")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/NN_*.ipynb and the appendices chapters/AN_*.ipynb")
     parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
     parser.add_argument("--no-solutions", action="store_true",
                         help="remove the solutions instead of keeping them folded under each exercise")
     parser.add_argument("--keep-existing", action="store_true",
                         help="leave copies that already exist alone (make lab: they may hold a student's answers)")
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+    paths = args.notebooks or sorted(CHAPTERS.glob("[0-9A][0-9]_*.ipynb"))  # chapters NN_, appendices AN_
     make_student(paths, args.out, keep_solutions=not args.no_solutions, keep_existing=args.keep_existing)
     return 0
 

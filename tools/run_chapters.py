@@ -6,6 +6,7 @@ Usage (from the repository root)::
 
     .venv/bin/python tools/run_chapters.py                 # every chapter
     .venv/bin/python tools/run_chapters.py 03 10           # chapters whose names start with 03, 10
+    .venv/bin/python tools/run_chapters.py A1              # an appendix (chapters/A1_*.ipynb)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def run(path: Path, timeout: int = 900) -> float:
 
 
 def main(prefixes: list[str]) -> None:
-    chapters = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    chapters = sorted((ROOT / "chapters").glob("[0-9A][0-9]_*.ipynb"))  # chapters NN_, appendices AN_
     if prefixes:
         chapters = [p for p in chapters if any(p.name.startswith(x) for x in prefixes)]
     for path in chapters:

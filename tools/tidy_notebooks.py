@@ -422,10 +422,10 @@ def tidy(path: Path, repo: str) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="tidy the chapter notebooks (idempotent)")
-    ap.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/NN_*.ipynb")
+    ap.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/NN_*.ipynb and the appendices chapters/AN_*.ipynb")
     ap.add_argument("--check", action="store_true", help="report, change nothing, exit 1 if a notebook would change")
     args = ap.parse_args(argv)
-    paths = args.notebooks or sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+    paths = args.notebooks or sorted(CHAPTERS.glob("[0-9A][0-9]_*.ipynb"))  # chapters NN_, appendices AN_
     repo = repository_url()
     dirty = 0
     for path in paths:

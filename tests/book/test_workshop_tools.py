@@ -56,7 +56,7 @@ def test_hub_link_format() -> None:
 def test_hub_links_prints_one_link_per_chapter(capsys) -> None:
     assert hub_links.main(["https://hub.example.org", "--repo", "https://github.com/a/b"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    chapters = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    chapters = sorted((ROOT / "chapters").glob("[0-9A][0-9]_*.ipynb"))  # chapters and appendices
     assert len(lines) == len(chapters)
     assert all(line.startswith("https://hub.example.org/hub/user-redirect/git-pull?") for line in lines)
 

@@ -34,8 +34,6 @@ from mlm_helpers import (
     slopes_explorer,
 )
 from mlm_helpers.errors import FewGroupsWarning, MLMInputError, SingularFitWarning
-from mlm_helpers.model.deviance import deviance_many, deviance_pieces, sufficient_stats
-from mlm_helpers.model.frame import build_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -168,12 +166,14 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
         ri_reml = mh.fit("Reaction ~ Days + (1 | Subject)", sleep)
         ri_ml = mh.fit("Reaction ~ Days + (1 | Subject)", sleep, reml=False)
         out["ex-05-sleep", "pct_lower"] = 100 * (1 - ri_ml.varcorr["vcov"].iloc[0] / ri_reml.varcorr["vcov"].iloc[0])
-        ss0 = sufficient_stats(build_model("MathAch ~ 1 + (1 | School)", hsb))
+        null = mh.fit("MathAch ~ 1 + (1 | School)", hsb)
         grid = np.linspace(0, 1, 2001)
-        t_best = grid[np.argmin(deviance_many(grid[:, None], ss0, reml=True))]
-        pc = deviance_pieces(np.array([t_best]), ss0, reml=True)
+        t_best = grid[np.argmin(mh.profiled_deviance(null, grid))]  # as appendix A1's solution
         out["ex-05-grid", "theta"] = t_best
-        out["ex-05-grid", "tau00"] = (t_best**2 * pc.r2 / (ss0.n - ss0.p)).item()
+        out["ex-05-grid", "tau00"] = t_best**2 * mh.deviance_parts(null, t_best).sigma2
+        out["ex-05-shortfall", "shortfall"] = (4 + 50 / 25) / 8
+        dye_theta = mh.fit("Yield ~ 1 + (1 | Batch)", mh.load_dataset("dyestuff")).theta[0]
+        out["ex-05-cholesky", "L_j"] = np.sqrt(dye_theta**2 * 5 + 1)
         for m in (5, 20, 80):
             tab = simstudy.ml_vs_reml_bias(10, m, tau00=4.0, sigma2=16.0, n_reps=4000, seed=1)
             out["ex-05-groupsize", f"ml_bias_{m}"] = tab.loc["ML", "bias_tau00"]
@@ -320,14 +320,14 @@ def _solutions(hsb, schools, sector_data) -> dict[tuple[str, str], float]:
         out["ex-11-slope", "sigma2"], out["ex-11-slope", "se"] = rs_out.sigma2, rs_out.fixed.loc["x", "se"]
         out["ex-11-slope", "dfbeta"] = diagnostics.influence(rs_out).loc[str(df_out["group"].iloc[0]), "dfbeta_x"]
         # ex-13-hsb (case 1's data: first code cells of chapter 13)
-        h13 = sector_data.copy()
-        h13["catholic"] = (h13["Sector"] == "Catholic").astype(int)
-        h13 = centring.centre_within(h13, "SES", "School")
-        m5 = mh.fit("MathAch ~ catholic * SES_c + SES_gm + Minority + Sex + (1 + SES_c | School)", h13)
-        row = m5.fixed.loc["catholic"]
+        h13 = centring.centre_within(sector_data.copy(), "SES", "School")
+        m5 = mh.fit("MathAch ~ SES_c * Sector + SES_gm + Minority + Sex + (1 + SES_c | School)", h13)
+        row = m5.fixed.loc["Sector[T.Public]"]
         out["ex-13-hsb", "gap"], out["ex-13-hsb", "gap_ci_lower"] = row["estimate"], row["ci_lower"]
         out["ex-13-hsb", "gap_ci_upper"] = row["ci_upper"]
-        out["ex-13-hsb", "slope_difference"] = m5.fixed.loc["catholic:SES_c", "estimate"]
+        out["ex-13-hsb", "slope_difference"] = m5.fixed.loc["SES_c:Sector[T.Public]", "estimate"]
+        m4 = mh.fit("MathAch ~ SES_c * Sector + SES_gm + (1 + SES_c | School)", h13)  # ex-13-read
+        out["ex-13-read", "slope_public"] = m4.fixed.loc["SES_c", "estimate"] + m4.fixed.loc["SES_c:Sector[T.Public]", "estimate"]
         out["ex-13-hsb", "tau00"], out["ex-13-hsb", "tau11"] = m5.varcorr["vcov"].iloc[0], m5.varcorr["vcov"].iloc[1]
         # ex-13-few
         pilot = casestudies.simulate_hospitals(n_hospitals=8, seed=1)
@@ -397,7 +397,8 @@ QUOTED = {
     ("ex-04-uncentred", "tau11"): 0.453, ("ex-04-sleep-vpc", "share_day0"): 0.48,
     ("ex-04-sleep-vpc", "share_day9"): 0.85, ("ex-04-sleep-vpc", "closest_day"): -0.27,
     ("ex-04-explorer", "x_cross"): -1.30, ("ex-04-explorer", "vpc_x2"): 0.199, ("ex-05-sleep", "pct_lower"): 5.9,
-    ("ex-05-grid", "theta"): 0.469, ("ex-05-grid", "tau00"): 8.61, ("ex-05-groupsize", "ml_bias_5"): -0.69,
+    ("ex-05-grid", "theta"): 0.469, ("ex-05-shortfall", "shortfall"): 0.75,
+    ("ex-05-cholesky", "L_j"): 2.14, ("ex-05-grid", "tau00"): 8.61, ("ex-05-groupsize", "ml_bias_5"): -0.69,
     ("ex-05-groupsize", "ml_bias_20"): -0.49, ("ex-05-groupsize", "ml_bias_80"): -0.45,
     ("ex-05-prior", "median_default"): 44.2, ("ex-05-prior", "median_scale1"): 1.9,
     ("ex-06-sector", "lr"): 34.57, ("ex-06-sector", "sector"): -2.10, ("ex-06-dyestuff", "lr"): 6.37,
@@ -421,9 +422,9 @@ QUOTED = {
     ("ex-10-end", "corr"): 0.91, ("ex-11-332", "slope"): 10.31, ("ex-11-332", "sigma2"): 518.8,
     ("ex-11-332", "sd_slope"): 6.12, ("ex-11-sleep-influence", "cooks_subject"): 309,
     ("ex-11-sleep-influence", "cooks_max"): 0.15, ("ex-11-sleep-influence", "slope_var_subject"): 335,
-    ("ex-11-sleep-influence", "rel_var_min"): -0.27, ("ex-11-funnel", "p"): 0.95, ("ex-13-hsb", "gap"): 1.71,
-    ("ex-13-hsb", "gap_ci_lower"): 1.17, ("ex-13-hsb", "gap_ci_upper"): 2.25,
-    ("ex-13-hsb", "slope_difference"): -1.16, ("ex-13-hsb", "tau00"): 1.80, ("ex-13-hsb", "tau11"): 0.20,
+    ("ex-11-sleep-influence", "rel_var_min"): -0.27, ("ex-11-funnel", "p"): 0.95, ("ex-13-hsb", "gap"): -1.71,
+    ("ex-13-hsb", "gap_ci_lower"): -2.25, ("ex-13-hsb", "gap_ci_upper"): -1.17,
+    ("ex-13-hsb", "slope_difference"): 1.16, ("ex-13-read", "slope_public"): 2.79, ("ex-13-hsb", "tau00"): 1.80, ("ex-13-hsb", "tau11"): 0.20,
     ("ex-13-few", "n_patients"): 1029, ("ex-13-few", "effect"): 5.65, ("ex-13-few", "sd_between"): 0.95,
     ("ex-13-few", "pi_lower"): 3.30, ("ex-13-few", "pi_upper"): 8.00, ("ex-13-few", "share_helped"): 1.00,
     ("ex-13-grunfeld", "se_pooled"): 0.0242, ("ex-13-grunfeld", "se_ri"): 0.0164,
@@ -441,13 +442,25 @@ def test_registry_and_quoted_numbers_cover_the_same_parts() -> None:
     assert set(QUOTED) == {(a.exercise, a.part) for a in exercises.REGISTRY}
 
 
+def _exercise_labels_in(path: Path) -> list[str]:
+    text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    return re.findall(r":::\{exercise\}\n:label: (\S+)", text)
+
+
+APPENDICES = sorted((ROOT / "chapters").glob("A[0-9]_*.ipynb"))
+
+
 def test_every_exercise_of_the_chapters_is_registered_or_skipped() -> None:
+    """An appendix's exercises (chapters/AN_*) keep the labels of the chapter they came from, and
+    count after that chapter's own: "05-4" is chapter 05's fourth exercise, core chapter first."""
     labels = set()
+    in_appendices = [lab for path in APPENDICES for lab in _exercise_labels_in(path)]
     for path in sorted((ROOT / "chapters").glob("[01][0-9]_*.ipynb")):
-        text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
-        in_order = re.findall(r":::\{exercise\}\n:label: (\S+)", text)
+        in_order = _exercise_labels_in(path)
+        in_order += [lab for lab in in_appendices if lab.startswith(f"ex-{path.name[:2]}-")]
         labels |= set(in_order)
         assert exercises._chapter_labels(path.name[:2]) == in_order  # "08-2" is the book's second
+    assert set(in_appendices) <= labels, "an appendix exercise whose label names no chapter"
     registered = {a.exercise for a in exercises.REGISTRY}
     assert labels and not registered & set(exercises.SKIPPED)
     assert labels == registered | set(exercises.SKIPPED)
@@ -577,17 +590,22 @@ def test_list_exercises() -> None:
     assert set(exercises.list_exercises("05")["chapter"]) == {"05"}
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("[0-9A][0-9]_*.ipynb")), ids=lambda p: p.stem)
 def test_every_exercises_section_shows_the_check_answer_call(path: Path) -> None:
-    """Students meet the checker where they work: the chapter's exercises section shows the call."""
+    """Students meet the checker where they work: the chapter's exercises section shows the call.
+    An appendix with exercises shows it too, for the chapter its exercises belong to."""
     nb = json.loads(path.read_text(encoding="utf-8"))
-    section = next("".join(c["source"]) for c in nb["cells"]
-                   if c["cell_type"] == "markdown" and "## Exercises" in "".join(c["source"]))
+    sections = ["".join(c["source"]) for c in nb["cells"]
+                if c["cell_type"] == "markdown" and "## Exercises" in "".join(c["source"])]
+    if path.name.startswith("A") and not _exercise_labels_in(path):
+        assert not sections, f"{path.name}: an exercises section without exercises"
+        return
+    section = sections[0]
     flat = " ".join(section.split())
     calls = re.findall(r'mh\.check_answer\("([^"]+)", your_answer(?:, part="([^"]+)")?\)', flat)
     assert calls, f"{path.name}: no mh.check_answer call in the exercises section"
     label, part = calls[0]
-    chapter = path.name[:2]
+    chapter = path.name[:2] if path.name[0].isdigit() else _exercise_labels_in(path)[0][3:5]
     if all(lab in exercises.SKIPPED for lab in exercises._chapter_labels(chapter)):
         assert "not this chapter's" in flat  # the call shown is another chapter's, and it says so
     else:
