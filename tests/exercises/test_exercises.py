@@ -423,7 +423,7 @@ QUOTED = {
     ("ex-11-332", "sd_slope"): 6.12, ("ex-11-sleep-influence", "cooks_subject"): 309,
     ("ex-11-sleep-influence", "cooks_max"): 0.15, ("ex-11-sleep-influence", "slope_var_subject"): 335,
     ("ex-11-sleep-influence", "rel_var_min"): -0.27, ("ex-11-funnel", "p"): 0.95, ("ex-13-hsb", "gap"): -1.71,
-    ("ex-13-hsb", "gap_ci_lower"): -2.25, ("ex-13-hsb", "gap_ci_upper"): -1.17,
+    ("ex-13-hsb", "gap_ci_lower"): -2.26, ("ex-13-hsb", "gap_ci_upper"): -1.16,
     ("ex-13-hsb", "slope_difference"): 1.16, ("ex-13-read", "slope_public"): 2.79, ("ex-13-hsb", "tau00"): 1.80, ("ex-13-hsb", "tau11"): 0.20,
     ("ex-13-few", "n_patients"): 1029, ("ex-13-few", "effect"): 5.65, ("ex-13-few", "sd_between"): 0.95,
     ("ex-13-few", "pi_lower"): 3.30, ("ex-13-few", "pi_upper"): 8.00, ("ex-13-few", "share_helped"): 1.00,
