@@ -13,7 +13,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from functools import cached_property
 
 import numpy as np
@@ -24,15 +23,12 @@ from .._threads import one_blas_thread
 from ..errors import ConvergenceWarning, MLMInputError, SingularFitWarning, warn_at_caller
 from ..numbers import format_column, unsigned_zero
 from ._numerics import relative_factor
+from .ddf import DDF_METHODS, check_ddf, fixed_table
 from .engines import EngineFit
 from .frame import ModelFrame, design_matrix
 from .optsummary import TOLERANCES, OptSummary
 
 __all__ = ["MixedResult", "RawFit", "NotDefined", "DDF_METHODS"]
-
-#: The denominator-degrees-of-freedom methods of ``mh.fit(..., ddf=...)`` (computed in
-#: :mod:`mlm_helpers.inference.ddf`, which ``fixed`` loads by name when it is first read).
-DDF_METHODS: tuple[str, ...] = ("satterthwaite", "kenward-roger", "between-within", "normal")
 
 #: What ``summary()`` says about the t-tests, as lmerTest's line.
 _DDF_LINES = {
@@ -42,16 +38,6 @@ _DDF_LINES = {
     "normal": "Fixed effects (Wald z, normal reference):",
 }
 
-
-def check_ddf(ddf: object, reml: bool) -> str:
-    """The validated ddf method name (an MLMInputError names the choices otherwise)."""
-    if not isinstance(ddf, str) or ddf.lower() not in DDF_METHODS:
-        raise MLMInputError(f"ddf must be one of {', '.join(map(repr, DDF_METHODS))}; got {ddf!r}.")
-    ddf = ddf.lower()
-    if ddf == "kenward-roger" and not reml:
-        raise MLMInputError("ddf='kenward-roger' needs a REML fit (reml=True), as pbkrtest; for an ML fit use "
-                            "ddf='satterthwaite'.")
-    return ddf
 
 #: lme4's tolerance for calling a fit singular (isSingular(tol = 1e-4)).
 SINGULAR_TOL = TOLERANCES["singular_tol"]
@@ -185,10 +171,8 @@ class MixedResult:
     # ------------------------------------------------------------------ fixed part
     @cached_property
     def fixed(self) -> pd.DataFrame:
-        # Computed on first use (a slider's refit does not pay for the df). The inference layer sits
-        # above this one: it is loaded by name, as the engine registry loads engines.
-        ddf = importlib.import_module("mlm_helpers.inference.ddf")
-        return ddf.fixed_table(self)
+        # Computed on first use (a slider's refit does not pay for the df): see model/ddf.py.
+        return fixed_table(self)
 
     @property
     def vcov_fixed(self) -> pd.DataFrame:
