@@ -176,9 +176,7 @@ def confint(res: MixedResult, method: str = "profile", level: float = 0.95, *, n
                                 f"got {nsim!r}.")
         out = _bootstrap(res, level, int(nsim), seed, progress)
     else:
-        if not res.converged:
-            raise MLMInputError("No profile intervals for a fit that did not converge: fix the model (scaling, "
-                                "random-effects structure) first, or use method='bootstrap'.")
-        raise MLMInputError("method='profile' is not implemented yet; use method='bootstrap' (or 'wald' for the "
-                            "fixed effects).")
+        from .profile import profile_intervals
+
+        out = profile_intervals(res, level)
     return pd.DataFrame(out, index=pd.Index(names, name="parameter"), columns=["lower", "upper"])
