@@ -41,7 +41,14 @@ import numpy as np
 from scipy import optimize, special
 
 from ..errors import MLMInputError
-from ..model._numerics import LOG2PI, central_gradient, relative_factor
+from ..model._numerics import (
+    LOG2PI,
+    central_gradient,
+    chol_batched,
+    grad_hess_batched,
+    relative_factor,
+    stencil_batched,
+)
 from ..model.deviance import (
     deviance_pieces,
     general_pieces,
@@ -59,6 +66,8 @@ __all__ = ["profile_intervals", "MLPieces"]
 
 #: Relative step of the central differences in the inner minimisations.
 _FD_STEP = 1e-6
+#: Relative step of the Newton steps' stencil (gradient and Hessian).
+_NEWTON_STEP = 1e-4
 #: How close (relative) the root-finder pins an interval end.
 _XTOL = 1e-9
 
@@ -116,42 +125,97 @@ def _entries(model) -> list[tuple[int, int, int]]:
     return out
 
 
-def _theta_of(model, entries, phi: np.ndarray) -> np.ndarray | None:
-    """lme4's theta from (sd and cor entries..., sigma); None where they give no covariance matrix."""
-    sigma = phi[-1]
-    if not sigma > 0:
-        return None
-    sds = [np.zeros(b.q) for b in model.blocks]
-    for (k, i, j), v in zip(entries, phi, strict=False):
-        if i == j:
-            sds[k][i] = v
-    covs = [np.diag(s * s) for s in sds]
-    for (k, i, j), v in zip(entries, phi, strict=False):
-        if i != j:
-            covs[k][i, j] = covs[k][j, i] = v * sds[k][i] * sds[k][j]
+def _thetas_of(model, entries, phis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """lme4's thetas from rows (sd and cor entries..., sigma), and where they are valid.
+
+    Each block's relative factor is diag(sd) chol(R) / sigma with R the correlation matrix (so a
+    standard deviation of 0 is allowed); where R has no Cholesky factor (a correlation of +-1, or
+    correlations that no covariance matrix has) a semi-definite factor is tried, and the row is
+    invalid if that does not reproduce the covariance matrix either.
+    """
+    phis = np.atleast_2d(phis)
+    K = len(phis)
+    sigma = phis[:, -1]
+    ok = sigma > 0
+    sig = np.where(ok, sigma, 1.0)
     out = []
-    for b, cov in zip(model.blocks, covs, strict=True):
-        rel = cov / sigma**2
-        if b.q == 1:
-            out.append(np.sqrt(rel[0]))
-            continue
-        L = relative_factor(rel, 1.0, b.pattern)
-        if not np.allclose(L @ L.T, rel, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(rel).max()))):
-            return None  # correlations that no covariance matrix has
+    pos = 0
+    for k, b in enumerate(model.blocks):
+        idx = [(e, i, j) for e, (kk, i, j) in enumerate(entries) if kk == k]
+        sd = np.zeros((K, b.q))
+        R = np.broadcast_to(np.eye(b.q), (K, b.q, b.q)).copy()
+        for e, i, j in idx:
+            if i == j:
+                sd[:, i] = phis[:, e]
+            else:
+                R[:, i, j] = R[:, j, i] = phis[:, e]
+        C = chol_batched(R) if b.q > 1 else np.ones((K, 1, 1))
+        L = sd[:, :, None] * C / sig[:, None, None]
+        for r in np.flatnonzero(~np.isfinite(L).all(axis=(1, 2)) & ok):
+            cov = sd[r, :, None] * R[r] * sd[r, None, :] / sig[r] ** 2
+            Lr = relative_factor(cov, 1.0, b.pattern)
+            ok[r] = np.allclose(Lr @ Lr.T, cov, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(cov).max())))
+            L[r] = Lr
         rows, cols = theta_index(b.pattern)
-        out.append(L[rows, cols])
-    return np.concatenate(out) if out else np.zeros(0)
+        out.append(L[:, rows, cols])
+        pos += len(idx)
+    thetas = np.concatenate(out, axis=1) if out else np.zeros((K, 0))
+    return np.where(ok[:, None], thetas, 0.0), ok
+
+
+def _newton(fmany: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, lb: np.ndarray
+            ) -> tuple[np.ndarray, float, bool]:
+    """Newton steps from a warm start, gradient and Hessian from one batched stencil per step.
+
+    Returns the point, its value and whether it converged (a Newton decrement below 1e-10, away
+    from the bounds); the caller falls back to L-BFGS-B otherwise.
+    """
+    x = np.asarray(x0, float).copy()
+    k = len(x)
+    for _ in range(30):
+        h = _NEWTON_STEP * np.maximum(1.0, np.abs(x))
+        if np.any(x - h < lb):
+            return x, np.inf, False
+        pts, pairs = stencil_batched(x[None], h[None], k, True)
+        f = fmany(pts[0])
+        if not np.all(np.isfinite(f)):
+            return x, np.inf, False
+        g, H = grad_hess_batched(f[None], h[None], k, pairs, True)
+        try:
+            C = np.linalg.cholesky(H[0])
+        except np.linalg.LinAlgError:
+            return x, np.inf, False
+        step = np.linalg.solve(C.T, np.linalg.solve(C, g[0]))
+        decrement = float(g[0] @ step)
+        if decrement < 1e-10:
+            return x, float(f[0]), True
+        t = 1.0
+        for _ in range(8):
+            trial = x - t * step
+            if np.all(trial >= lb) and float(fmany(trial[None])[0]) <= f[0] + 1e-12 * abs(f[0]):
+                break
+            t /= 2
+        else:
+            return x, np.inf, False
+        x = trial
+    return x, np.inf, False
 
 
 def _minimise(fmany: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, lb: np.ndarray) -> tuple[np.ndarray, float]:
-    """L-BFGS-B with central-difference gradients (the shared pieces), tight tolerances."""
+    """Newton from the warm start; L-BFGS-B with central-difference gradients (the shared pieces) if that fails."""
     if len(x0) == 0:
         return x0, float(fmany(x0[None])[0])
+    x0 = np.maximum(x0, lb)
+    x, f, ok = _newton(fmany, x0, lb)
+    if ok:
+        return x, f
     bounds = [(b if np.isfinite(b) else None, None) for b in lb]
     fg = lambda x: central_gradient(fmany, np.asarray(x, float), lb, _FD_STEP)  # noqa: E731
-    best = optimize.minimize(fg, np.maximum(x0, lb), jac=True, method="L-BFGS-B", bounds=bounds,
+    best = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                              options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 500})
-    return np.asarray(best.x, float), float(best.fun)
+    x, f = np.asarray(best.x, float), float(best.fun)
+    x2, f2, ok = _newton(fmany, x, lb)
+    return (x2, f2) if ok and f2 <= f else (x, f)
 
 
 class _Zeta:
@@ -266,15 +330,11 @@ def profile_intervals(res: MixedResult, level: float = 0.95) -> np.ndarray:
     w_hat = to_w(phi_hat)
 
     def dev_phi(phis: np.ndarray) -> np.ndarray:
-        thetas, ok = [], []
-        for phi in phis:
-            t = _theta_of(model, entries, phi)
-            ok.append(t is not None)
-            thetas.append(t if t is not None else theta_hat)
-        ldl, rr, _, _ = pieces(np.array(thetas))
-        s2 = phis[:, ne] ** 2
+        thetas, ok = _thetas_of(model, entries, phis)
+        ldl, rr, _, _ = pieces(np.where(ok[:, None], thetas, theta_hat))
+        s2 = np.where(ok, phis[:, ne] ** 2, 1.0)
         d = ldl + n * (LOG2PI + np.log(s2)) + rr / s2
-        return np.where(np.array(ok) & np.isfinite(d), d, np.inf)
+        return np.where(ok & np.isfinite(d), d, np.inf)
 
     for e in range(ne + 1):
         others = np.flatnonzero(np.arange(ne + 1) != e)
