@@ -27,7 +27,7 @@ X=X without x_j, y=y - b x_j)``; a test checks that), without rebuilding the des
 Examples
 --------
 >>> import mlm_helpers as mh
->>> res = mh.fit("Yield ~ 1 + (1 | Batch)", mh.load_dataset("dyestuff"), warn_few_groups=False)
+>>> res = mh.fit("Yield ~ 1 + (1 | Batch)", mh.load_dataset("dyestuff"))
 >>> profile_intervals(res).round(1).tolist()  # lme4: 12.2, 84.1; 38.2, 67.7; 1486.5, 1568.5
 [[12.2, 84.1], [38.2, 67.7], [1486.5, 1568.5]]
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -105,3 +106,55 @@ def test_prediction_interval_coverage(kind):
         iv = res.predict(new, interval="prediction").iloc[0]
         hits += iv["lower"] <= truth <= iv["upper"]
     assert abs(hits / R - 0.95) <= 0.03
+
+
+def test_profile_errors_and_boundaries(sleep):
+    import copy
+
+    stuck = copy.copy(sleep)
+    stuck.converged = False
+    with pytest.raises(MLMInputError, match="did not converge"):
+        mh.confint(stuck, method="profile")
+    # a standard deviation estimated at 0 (Dyestuff2): its interval starts at the boundary
+    # (lme4: 0 and 2.084)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d2 = mh.fit("Yield ~ 1 + (1 | Batch)", mh.load_dataset("dyestuff2"))
+    ci = mh.confint(d2, method="profile")
+    assert ci.loc["sd_Intercept|Batch", "lower"] == 0.0
+    assert ci.loc["sd_Intercept|Batch", "upper"] == pytest.approx(2.08405, rel=1e-3)
+
+
+def test_profile_correlation_reaches_one():
+    """A correlation estimated at +1: the profile interval ends at 1."""
+    rng = np.random.default_rng(3)
+    J, m = 12, 6
+    g = np.repeat(np.arange(J), m)
+    x = np.tile(np.arange(m), J).astype(float)
+    u0 = rng.normal(size=J)
+    u1 = 0.3 * u0 + 0.01 * rng.normal(size=J)
+    data = pd.DataFrame({"g": g.astype(str), "x": x,
+                         "y": 1 + 0.5 * x + u0[g] + u1[g] * x + rng.normal(0, 0.5, J * m)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mh.fit("y ~ x + (x | g)", data)
+    ci = mh.confint(res, method="profile")
+    assert ci.loc["cor_x.Intercept|g", "upper"] == 1.0
+    assert 0 < ci.loc["cor_x.Intercept|g", "lower"] < 1
+
+
+def test_profile_fixed_effect_equals_the_offset_refit():
+    """The closed form over the other fixed effects equals general_setup(X without x_j, y - b x_j)."""
+    from mlm_helpers.inference.profile import MLPieces
+    from mlm_helpers.model._numerics import LOG2PI
+    from mlm_helpers.model.deviance import general_pieces, general_setup
+
+    res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+    model = res.model
+    n = model.nobs
+    theta = np.array([0.9, 0.02, 0.25])
+    ldl, r2, beta, vd = MLPieces(model)(theta[None])
+    b = 9.0
+    closed = ldl[0] + n * (1 + LOG2PI + np.log((r2[0] + (b - beta[0, 1]) ** 2 / vd[0, 1]) / n))
+    setup = general_setup(model, X=model.X[:, [0]], y=model.y - b * model.X[:, 1])
+    assert closed == pytest.approx(general_pieces(setup, theta, False)["deviance"], rel=1e-10)
