@@ -105,13 +105,13 @@ class MLPieces:
         ldL2, r2 = np.full(K, np.inf), np.full(K, np.nan)
         beta, vdiag = np.zeros((K, self.p)), np.ones((K, self.p))
         for k, t in enumerate(thetas):
-            pc = general_pieces(self.setup, t, False)
-            if pc is None:
+            gp = general_pieces(self.setup, t, False)
+            if gp is None:
                 continue
-            r2[k] = self.n * pc["sigma2"]
-            ldL2[k] = pc["deviance"] - self.n * (1.0 + LOG2PI + np.log(pc["sigma2"]))
-            beta[k] = pc["beta"]
-            RXinv = np.linalg.inv(pc["RX"])
+            r2[k] = self.n * gp["sigma2"]
+            ldL2[k] = gp["deviance"] - self.n * (1.0 + LOG2PI + np.log(gp["sigma2"]))
+            beta[k] = gp["beta"]
+            RXinv = np.linalg.inv(gp["RX"])
             vdiag[k] = np.sum(RXinv * RXinv, axis=0)
         return ldL2, r2, beta, vdiag
 
