@@ -165,21 +165,35 @@ def _thetas_of(model, entries, phis: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _newton(fmany: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, lb: np.ndarray
             ) -> tuple[np.ndarray, float, bool]:
-    """Newton steps from a warm start, gradient and Hessian from one batched stencil per step.
+    """Projected Newton steps from a warm start: gradient and Hessian from one batched stencil per step.
 
-    Returns the point, its value and whether it converged (a Newton decrement below 1e-10, away
-    from the bounds); the caller falls back to L-BFGS-B otherwise.
+    Coordinates on their lower bound stay there (and must have a non-negative one-sided slope at the
+    end). Returns the point, its value and whether it converged (a Newton decrement below 1e-10);
+    the caller falls back to L-BFGS-B otherwise.
     """
     x = np.asarray(x0, float).copy()
-    k = len(x)
     for _ in range(30):
-        h = _NEWTON_STEP * np.maximum(1.0, np.abs(x))
-        if np.any(x - h < lb):
-            return x, np.inf, False
-        pts, pairs = stencil_batched(x[None], h[None], k, True)
-        f = fmany(pts[0])
+        free = np.flatnonzero(x > lb)
+        xf = x[free]
+        h = _NEWTON_STEP * np.maximum(1.0, np.abs(xf))
+        room = xf - lb[free]
+        if np.any(room < h):
+            if np.any(room < 1e-3 * h):
+                return x, np.inf, False
+            h = np.minimum(h, room / 2)
+
+        def sub(pts: np.ndarray, x: np.ndarray = x, free: np.ndarray = free) -> np.ndarray:
+            full = np.repeat(x[None], len(pts), axis=0)
+            full[:, free] = pts
+            return fmany(full)
+
+        k = len(free)
+        pts, pairs = stencil_batched(xf[None], h[None], k, True)
+        f = sub(pts[0])
         if not np.all(np.isfinite(f)):
             return x, np.inf, False
+        if k == 0:
+            return x, float(f[0]), True
         g, H = grad_hess_batched(f[None], h[None], k, pairs, True)
         try:
             C = np.linalg.cholesky(H[0])
@@ -188,11 +202,19 @@ def _newton(fmany: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, lb: np.nd
         step = np.linalg.solve(C.T, np.linalg.solve(C, g[0]))
         decrement = float(g[0] @ step)
         if decrement < 1e-10:
+            at = np.flatnonzero(x <= lb)
+            if len(at):  # on the boundary: every bound coordinate must point outwards
+                hb = _NEWTON_STEP * np.maximum(1.0, np.abs(x[at]))
+                trial = np.repeat(x[None], len(at), axis=0)
+                trial[np.arange(len(at)), at] += hb
+                if np.any(fmany(trial) < f[0] - 1e-10):
+                    return x, np.inf, False
             return x, float(f[0]), True
         t = 1.0
         for _ in range(8):
-            trial = x - t * step
-            if np.all(trial >= lb) and float(fmany(trial[None])[0]) <= f[0] + 1e-12 * abs(f[0]):
+            trial = x.copy()
+            trial[free] = np.maximum(xf - t * step, lb[free])
+            if float(fmany(trial[None])[0]) <= f[0] + 1e-12 * abs(f[0]):
                 break
             t /= 2
         else:
