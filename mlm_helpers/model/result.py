@@ -468,9 +468,10 @@ class MixedResult:
     def refit_many(self, Y: np.ndarray, *, reml: bool | None = None) -> pd.DataFrame:
         """Refit the model to many responses at once (a simulation study's inner loop).
 
-        With the fast engine and one covariance parameter (a random intercept), all responses are
-        fitted together in one vectorised search; otherwise each is refitted in turn with
-        :meth:`refit`. No warnings are raised: the table records ``converged`` and ``singular``.
+        With the fast engine (one grouping factor), all responses are fitted together: one
+        vectorised search for a random intercept; batched Newton steps from this fit's estimates for
+        several covariance parameters (random slopes), any response they do not settle refitted on
+        its own. Otherwise each is refitted in turn with :meth:`refit`. No warnings are raised: the table records ``converged`` and ``singular``.
 
         Parameters
         ----------
@@ -499,21 +500,36 @@ class MixedResult:
             raise MLMInputError(f"refit_many(Y) needs an array of shape (R, {self.nobs}); got {Y.shape}.")
         reml = self.reml if reml is None else bool(reml)
         names = list(self._model.x_names)
-        if self.engine == "fast" and self._raw.state is not None and self._raw.state.n_theta == 1:
-            from .deviance import response_parts
+        if self._batched_refits():
+            from .deviance import response_parts, theta_index
             from .engines.fast import fit_fast_many
 
-            ss = self._raw.state.with_response(*response_parts(self._model, Y))
+            state = self._raw.state
+            ss = state.with_response(*response_parts(self._model, Y))
+            theta0 = None if state.n_theta == 1 else np.asarray(self.theta, float)
             with one_blas_thread():
-                est = fit_fast_many(ss, reml=reml)
+                est = fit_fast_many(ss, reml=reml, theta0=theta0)
             out: dict[str, np.ndarray] = {"loglik": -0.5 * est["deviance"]}
             for k, name in enumerate(names):
                 out[name] = est["beta"][:, k]
             for k, name in enumerate(names):
                 out[f"se_{name}"] = est["se"][:, k]
-            out["vcov_0"] = est["tau"]
+            covs = est["covs"]
+            block = self._model.blocks[0]
+            row = 0
+            for t in range(len(block.terms)):  # result.varcorr's row order
+                cols = [k for k in range(block.q) if block.term_of_column[k] == t]
+                for k in cols:
+                    out[f"vcov_{row}"] = covs[:, k, k]
+                    row += 1
+                for a_i, a in enumerate(cols):
+                    for c in cols[a_i + 1:]:
+                        out[f"vcov_{row}"] = covs[:, a, c]
+                        row += 1
             out["sigma2"] = est["sigma2"]
-            out["singular"] = est["theta"] < SINGULAR_TOL
+            rows, cols_ = theta_index(block.pattern)
+            th = np.atleast_2d(est["theta"].T).T
+            out["singular"] = np.any(th[:, rows == cols_] < SINGULAR_TOL, axis=1)
             out["converged"] = est["converged"]
             return pd.DataFrame(out)
         rows = []
@@ -526,6 +542,16 @@ class MixedResult:
             row.update(sigma2=r.sigma2, singular=r.is_singular, converged=r.converged)
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def _batched_refits(self) -> bool:
+        """refit_many can fit all responses together: the fast engine, no internal rescaling."""
+        from .frame import BAD_SCALE
+
+        state = self._raw.state
+        if self.engine != "fast" or state is None or len(self._model.blocks) != 1:
+            return False
+        rms = np.sqrt(np.einsum("jkk->k", state.ZtZ) / state.n)
+        return not np.any((rms > 0) & ((rms > BAD_SCALE) | (rms < 1.0 / BAD_SCALE)))
 
     def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True, *,
                 interval: str | None = None, level: float = 0.95) -> np.ndarray | pd.DataFrame:
