@@ -527,9 +527,9 @@ class MixedResult:
                         out[f"vcov_{row}"] = covs[:, a, c]
                         row += 1
             out["sigma2"] = est["sigma2"]
-            rows, cols_ = theta_index(block.pattern)
+            t_rows, t_cols = theta_index(block.pattern)
             th = np.atleast_2d(est["theta"].T).T
-            out["singular"] = np.any(th[:, rows == cols_] < SINGULAR_TOL, axis=1)
+            out["singular"] = np.any(th[:, t_rows == t_cols] < SINGULAR_TOL, axis=1)
             out["converged"] = est["converged"]
             return pd.DataFrame(out)
         rows = []

@@ -325,7 +325,7 @@ def _fit_many_newton(ss: SuffStats, reml: bool, theta0: np.ndarray) -> dict[str,
     failed |= todo
     converged = np.nan_to_num(scaled, nan=np.inf) < tol["grad_tol"]
     for r in np.flatnonzero(failed):
-        ff = fit_fast(_response(ss, r), reml=reml)
+        ff = fit_fast(_response(ss, int(r)), reml=reml)
         theta[r] = ff.theta
         converged[r] = ff.converged
     out = estimates_many(theta, ss, reml)
