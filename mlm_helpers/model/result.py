@@ -516,16 +516,16 @@ class MixedResult:
                 out[f"se_{name}"] = est["se"][:, k]
             covs = est["covs"]
             block = self._model.blocks[0]
-            row = 0
+            pos = 0
             for t in range(len(block.terms)):  # result.varcorr's row order
                 cols = [k for k in range(block.q) if block.term_of_column[k] == t]
                 for k in cols:
-                    out[f"vcov_{row}"] = covs[:, k, k]
-                    row += 1
+                    out[f"vcov_{pos}"] = covs[:, k, k]
+                    pos += 1
                 for a_i, a in enumerate(cols):
                     for c in cols[a_i + 1:]:
-                        out[f"vcov_{row}"] = covs[:, a, c]
-                        row += 1
+                        out[f"vcov_{pos}"] = covs[:, a, c]
+                        pos += 1
             out["sigma2"] = est["sigma2"]
             t_rows, t_cols = theta_index(block.pattern)
             th = np.atleast_2d(est["theta"].T).T
