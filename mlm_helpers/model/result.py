@@ -543,6 +543,48 @@ class MixedResult:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def _random_part_variance(self, data: pd.DataFrame) -> np.ndarray:
+        r"""Variance of each row's random part with several grouping factors (known and new levels per factor).
+
+        For the levels seen in the fit, the joint conditional covariance of all factors' random
+        effects, :math:`\sigma^2 \Lambda (\Lambda^\top Z^\top Z \Lambda + I)^{-1} \Lambda^\top`
+        (the effects of crossed factors are correlated given the data); a level not seen adds its
+        factor's covariance matrix :math:`T_f`, independent of the rest.
+        """
+        from scipy import sparse
+        from scipy.linalg import cho_factor, cho_solve
+
+        blocks = self._model.blocks
+        n_fit = self.nobs
+        Q = sum(b.n_levels * b.q for b in blocks)
+        if Q > 5000:
+            raise MLMInputError(f"Intervals with several grouping factors form a dense {Q} x {Q} matrix; this "
+                                "model has too many random effects for that (at most 5000).")
+        mats, lams, rows_new = [], [], []
+        n_new = len(data)
+        var = np.zeros(n_new)
+        for b, cov in zip(blocks, self._raw.covs, strict=True):
+            rows = np.repeat(np.arange(n_fit), b.q)
+            cols = (b.codes[:, None] * b.q + np.arange(b.q)[None, :]).ravel()
+            mats.append(sparse.csr_matrix((b.Z.ravel(), (rows, cols)), shape=(n_fit, b.n_levels * b.q)))
+            lam = relative_factor(np.asarray(cov, float), self.sigma2, b.pattern)
+            lams.append(sparse.kron(sparse.identity(b.n_levels), sparse.csr_matrix(lam)))
+            codes = b.codes_for(data)
+            try:
+                Zn = b.z_matrix(data)
+            except KeyError as exc:
+                raise MLMInputError(f"newdata lacks the column {exc.args[0]!r} used by a random term.") from None
+            seen = codes >= 0
+            var[~seen] += np.einsum("na,ab,nb->n", Zn[~seen], np.asarray(cov, float), Zn[~seen])
+            r = np.repeat(np.flatnonzero(seen), b.q)
+            c = (codes[seen][:, None] * b.q + np.arange(b.q)[None, :]).ravel()
+            rows_new.append(sparse.csr_matrix((Zn[seen].ravel(), (r, c)), shape=(n_new, b.n_levels * b.q)))
+        ZL = (sparse.hstack(mats) @ sparse.block_diag(lams)).tocsc()
+        A = (ZL.T @ ZL).toarray() + np.eye(Q)
+        B = np.asarray((sparse.hstack(rows_new) @ sparse.block_diag(lams)).todense()).T  # Q x n_new
+        cf = cho_factor(A, lower=True)
+        return var + self.sigma2 * np.einsum("qn,qn->n", B, cho_solve(cf, B))
+
     def _batched_refits(self) -> bool:
         """refit_many can fit all responses together: the fast engine, no internal rescaling."""
         from .frame import BAD_SCALE
@@ -573,7 +615,9 @@ class MixedResult:
             conditional covariance of its random effects, :meth:`condvar`) and
             :math:`x^\top V_\gamma x + z^\top T z` for a new group (a group drawn anew: the
             random-effect variance). ``"prediction"``: for one new unit, adding :math:`\sigma^2`.
-            One grouping factor only.
+            With several grouping factors, each factor's level is known or new on its own: the
+            known levels use the joint conditional covariance of all factors' random effects, a
+            new level adds its factor's covariance matrix.
         level : float
             Level of the intervals.
 
@@ -617,17 +661,20 @@ class MixedResult:
                 pred[seen] += np.einsum("nq,nq->n", Z[seen], r[codes[seen]])
         if interval is None:
             return pred
-        if len(self._model.blocks) != 1 or not include_random:
-            raise MLMInputError("Intervals are available for models with one grouping factor and "
-                                "include_random=True.")
-        block = self._model.blocks[0]
-        codes = block.codes_for(data)
-        Z = block.z_matrix(data)
+        if not include_random:
+            raise MLMInputError("Intervals need include_random=True (a known group's interval uses its "
+                                "conditional mode; a new group's, the random-effect variance).")
         var = np.einsum("np,pq,nq->n", X, np.asarray(self._raw.vcov_beta, float), X)
-        T = np.asarray(self._raw.covs[0], float)
-        C = self.condvar()
-        cov = np.where((codes >= 0)[:, None, None], C[np.maximum(codes, 0)], T[None])
-        var = var + np.einsum("na,nab,nb->n", Z, cov, Z)
+        if len(self._model.blocks) == 1:
+            block = self._model.blocks[0]
+            codes = block.codes_for(data)
+            Z = block.z_matrix(data)
+            T = np.asarray(self._raw.covs[0], float)
+            C = self.condvar()
+            cov = np.where((codes >= 0)[:, None, None], C[np.maximum(codes, 0)], T[None])
+            var = var + np.einsum("na,nab,nb->n", Z, cov, Z)
+        else:
+            var = var + self._random_part_variance(data)
         if interval == "prediction":
             var = var + self.sigma2
         crit = special.ndtri(0.5 + float(level) / 2)

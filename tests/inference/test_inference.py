@@ -158,3 +158,37 @@ def test_profile_fixed_effect_equals_the_offset_refit():
     closed = ldl[0] + n * (1 + LOG2PI + np.log((r2[0] + (b - beta[0, 1]) ** 2 / vd[0, 1]) / n))
     setup = general_setup(model, X=model.X[:, [0]], y=model.y - b * model.X[:, 1])
     assert closed == pytest.approx(general_pieces(setup, theta, False)["deviance"], rel=1e-10)
+
+
+def test_prediction_intervals_with_several_factors():
+    """Crossed factors: known and new levels per factor, against the dense conditional covariance."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mh.fit("diameter ~ 1 + (1 | plate) + (1 | sample)", mh.load_dataset("penicillin"))
+    data = res.data
+    new = pd.DataFrame({"plate": ["a", "a", "zz", "zz"], "sample": ["A", "new", "A", "new"]})
+    iv = res.predict(new, interval="confidence")
+    # dense check: Var(b | y) = (Z'Z / sigma2 + G^-1)^-1 over both factors' levels
+    plates, samples = res.ranef["plate"].index, res.ranef["sample"].index
+    Z = np.hstack([(data["plate"].astype(str).to_numpy()[:, None] == plates.to_numpy()[None]).astype(float),
+                   (data["sample"].astype(str).to_numpy()[:, None] == samples.to_numpy()[None]).astype(float)])
+    vc = res.varcorr.set_index("group")["vcov"]
+    G = np.diag(np.r_[np.full(len(plates), vc["plate"]), np.full(len(samples), vc["sample"])])
+    C = np.linalg.inv(Z.T @ Z / res.sigma2 + np.linalg.inv(G))
+    vfix = float(res.vcov_fixed.iloc[0, 0])
+    ia, iA = list(plates).index("a"), len(plates) + list(samples).index("A")
+    expected = [vfix + C[ia, ia] + C[iA, iA] + 2 * C[ia, iA], vfix + C[ia, ia] + vc["sample"],
+                vfix + vc["plate"] + C[iA, iA], vfix + vc["plate"] + vc["sample"]]
+    half = (iv["upper"] - iv["fit"]).to_numpy() / 1.959963984540054
+    assert half ** 2 == pytest.approx(np.array(expected), rel=1e-8)
+    pred = res.predict(new, interval="prediction")
+    assert (((pred["upper"] - pred["fit"]) / 1.959963984540054) ** 2).to_numpy() == pytest.approx(
+        np.array(expected) + res.sigma2, rel=1e-8)
+
+
+def test_several_factor_variance_matches_one_factor_path(sleep):
+    new = pd.DataFrame({"Days": [0.0, 4.0, 9.0], "Subject": ["308", "new", "372"]})
+    one = sleep.predict(new, interval="confidence")
+    X = np.column_stack([np.ones(3), new["Days"]])
+    var = np.einsum("np,pq,nq->n", X, sleep.vcov_fixed.to_numpy(), X) + sleep._random_part_variance(new)
+    assert (((one["upper"] - one["fit"]) / 1.959963984540054) ** 2).to_numpy() == pytest.approx(var, rel=1e-8)
