@@ -192,3 +192,16 @@ def test_several_factor_variance_matches_one_factor_path(sleep):
     X = np.column_stack([np.ones(3), new["Days"]])
     var = np.einsum("np,pq,nq->n", X, sleep.vcov_fixed.to_numpy(), X) + sleep._random_part_variance(new)
     assert (((one["upper"] - one["fit"]) / 1.959963984540054) ** 2).to_numpy() == pytest.approx(var, rel=1e-8)
+
+
+def test_confint_rows_with_several_factors():
+    """Factors in the formula's order (as result.varcorr), lme4's names."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = mh.fit("strength ~ 1 + (1 | batch) + (1 | sample)", mh.load_dataset("pastes"))
+        b = mh.fit("strength ~ 1 + (1 | sample) + (1 | batch)", mh.load_dataset("pastes"))
+    assert list(mh.confint(a, method="wald").index) == ["sd_Intercept|batch", "sd_Intercept|sample", "sigma",
+                                                        "Intercept"]
+    assert list(mh.confint(b, method="wald").index) == ["sd_Intercept|sample", "sd_Intercept|batch", "sigma",
+                                                        "Intercept"]
+    assert [g for g in a.varcorr["group"] if g != "Residual"] == ["batch", "sample"]
