@@ -423,6 +423,19 @@ class MixedResult:
             result.warn()
         return result
 
+    def with_ddf(self, ddf: str) -> MixedResult:
+        """The same fit with another degrees-of-freedom method for ``fixed`` (no refit).
+
+        Examples
+        --------
+        >>> import mlm_helpers as mh
+        >>> res = mh.fit("Reaction ~ Days + (1 | Subject)", mh.load_dataset("sleepstudy"))
+        >>> res.with_ddf("normal").fixed["df"].tolist()
+        [inf, inf]
+        """
+        return MixedResult(self._model, self._raw, reml=self.reml, engine=self.engine, formula=self.formula,
+                           data=self._data, ddf=ddf)
+
     def simulate(self, nsim: int = 1, seed: int | np.random.Generator | None = None) -> np.ndarray:
         r"""Draw new responses from the fitted model, as lme4's ``simulate()``.
 
