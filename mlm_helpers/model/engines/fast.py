@@ -350,7 +350,8 @@ def fit_fast_many(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = 
     -------
     dict of numpy.ndarray
         ``theta``, ``deviance``, ``beta`` (R, p), ``se`` (R, p), ``sigma2``, ``tau`` (the variance
-        of the random effect, ``sigma2 * theta**2``) and ``converged``.
+        of the random effect, ``sigma2 * theta**2``; one covariance parameter only), ``covs``
+        (R, q, q) and ``converged``.
 
     Examples
     --------
@@ -362,6 +363,12 @@ def fit_fast_many(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = 
     >>> many = fit_fast_many(ss.with_response(*response_parts(m, np.stack([m.y, m.y]))))
     >>> bool(np.allclose(many["theta"], fit_fast(ss).theta[0], rtol=1e-7))
     True
+    >>> m2 = build_model("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+    >>> ss2 = sufficient_stats(m2)
+    >>> one = fit_fast(ss2)
+    >>> many = fit_fast_many(ss2.with_response(*response_parts(m2, np.stack([m2.y, m2.y]))), theta0=one.theta)
+    >>> bool(np.allclose(many["theta"], one.theta, rtol=1e-6)), many["converged"].tolist()
+    (True, [True, True])
     """
     tol = TOLERANCES
     if ss.n_theta != 1:
