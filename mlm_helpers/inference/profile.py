@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import optimize, special
 
+from .._threads import single_blas_thread
 from ..errors import MLMInputError
 from ..model._numerics import (
     LOG2PI,
@@ -292,6 +293,7 @@ def _end(zeta: Callable[[float], float], x_hat: float, step: float, direction: i
                         "method='bootstrap'.")
 
 
+@single_blas_thread
 def profile_intervals(res: MixedResult, level: float = 0.95) -> np.ndarray:
     """Profile-likelihood intervals, one row (lower, upper) per parameter in ``confint``'s row order.
 

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .._threads import single_blas_thread
 from ..errors import MLMInputError
 from ._numerics import grad_hess_batched, stencil_batched
 from .deviance import (
@@ -135,6 +136,7 @@ def _profile(res: FittedModel):
     return f, m
 
 
+@single_blas_thread
 def satterthwaite_parts(res: FittedModel) -> SatterthwaiteParts:
     """V, dV/dphi and A = 2 H^-1 at the estimates, from one stencil of the profiled deviance.
 
@@ -191,6 +193,7 @@ class KRParts:
     W: np.ndarray
 
 
+@single_blas_thread
 def kenward_roger_parts(res: FittedModel) -> KRParts:
     """pbkrtest's ``vcovAdj`` (Kenward & Roger 1997) through Woodbury and sparse algebra.
 
