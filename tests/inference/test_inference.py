@@ -205,3 +205,14 @@ def test_confint_rows_with_several_factors():
     assert list(mh.confint(b, method="wald").index) == ["sd_Intercept|sample", "sd_Intercept|batch", "sigma",
                                                         "Intercept"]
     assert [g for g in a.varcorr["group"] if g != "Residual"] == ["batch", "sample"]
+
+
+def test_profile_of_a_reml_fit_is_that_of_its_ml_refit():
+    """As lme4's profile(): a REML fit is profiled through its ML refit."""
+    data = mh.load_dataset("sleepstudy")
+    reml = mh.confint(mh.fit("Reaction ~ Days + (1 | Subject)", data), method="profile")
+    ml = mh.confint(mh.fit("Reaction ~ Days + (1 | Subject)", data, reml=False), method="profile")
+    assert reml.to_numpy() == pytest.approx(ml.to_numpy(), rel=1e-6)
+    # and a 90% interval sits inside the 95% one
+    narrow = mh.confint(mh.fit("Reaction ~ Days + (1 | Subject)", data), method="profile", level=0.9)
+    assert (narrow["lower"] > reml["lower"]).all() and (narrow["upper"] < reml["upper"]).all()
