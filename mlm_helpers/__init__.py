@@ -47,7 +47,7 @@ _ATTRIBUTES: dict[str, str] = {
     "LRTResult": "model.compare",
     "chibar_pvalue": "model.compare",
     "icc": "model.icc",
-    "wald_test": "inference.ddf",
+    "wald_test": "inference.wald",
     "confint": "inference.confint",
     "r2": "inference.r2",
     "icc_anova": "model.icc",
@@ -174,8 +174,8 @@ if TYPE_CHECKING:  # what static type checkers and editors see
     from .datasets import list_datasets, load_dataset
     from .exercises import check_answer, list_exercises
     from .inference.confint import confint
-    from .inference.ddf import wald_test
     from .inference.r2 import r2
+    from .inference.wald import wald_test
     from .model.compare import LRTResult, chibar_pvalue, lrt
     from .model.engines import ENGINES
     from .model.fitting import fit

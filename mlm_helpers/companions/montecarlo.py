@@ -69,7 +69,7 @@ from ..model.result import SINGULAR_TOL
 
 __all__ = ["DEFAULT_TRUTH", "FIXED", "VARIANCES", "PARAMETERS", "Design", "Batch", "make_design", "make_batch",
            "simulate_y", "profiled_deviance_batch", "criterion_variances_batch", "newton_fit", "variance_se_batch",
-           "simulate_dataset", "run_design", "run_study", "summarise"]
+           "simulate_dataset", "run_design", "run_study", "summarise", "ddf_coverage", "DDF_TRUTH", "DDF_COMPARED"]
 
 #: Names of the fixed effects (intercept, x, w, x:w) and of the variance parameters.
 FIXED = ["gamma00", "gamma10", "gamma01", "gamma11"]
@@ -600,3 +600,135 @@ def summarise(results: pd.DataFrame, truth: dict[str, float] | None = None, leve
                 "n_nonconverged": int((~cell["converged"]).sum()),
             })
     return pd.DataFrame(rows).set_index(["n_groups", "group_size", "parameter"])
+
+
+# ------------------------------------------------------------------ df methods for a level-2 effect
+#: The population of :func:`ddf_coverage`: y_ij = gamma00 + gamma10 x_ij + gamma01 w_j + u_0j + e_ij.
+DDF_TRUTH: dict[str, float] = {"gamma00": 0.0, "gamma10": 0.3, "gamma01": 0.5, "tau00": 0.5, "sigma2": 2.0}
+
+#: The interval methods :func:`ddf_coverage` compares, as ``mh.fit(..., ddf=...)`` names them.
+DDF_COMPARED = ("normal", "satterthwaite", "kenward-roger")
+
+
+def _ddf_design(n_groups: int, seed: np.random.SeedSequence) -> pd.DataFrame:
+    """One cell's predictors: unequal group sizes 2-8 (mean 5), w_j and x_ij standardised."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 9, n_groups)
+    g = np.repeat(np.arange(n_groups), sizes)
+    w = rng.normal(size=n_groups)
+    w = (w - w.mean()) / w.std()
+    x = rng.normal(size=len(g))
+    x = (x - x.mean()) / x.std()
+    return pd.DataFrame({"g": g.astype(str), "w": w[g], "x": x, "y": 0.0})
+
+
+def _ddf_chunk(n_groups: int, design_seed: np.random.SeedSequence, rep_seeds: list, truth: dict[str, float],
+               level: float) -> pd.DataFrame:
+    import warnings
+
+    from ..model.fitting import fit
+
+    data = _ddf_design(n_groups, design_seed)
+    g = data["g"].astype(int).to_numpy()
+    mean = truth["gamma00"] + truth["gamma10"] * data["x"].to_numpy() + truth["gamma01"] * data["w"].to_numpy()
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        u = rng.normal(0.0, np.sqrt(truth["tau00"]), n_groups)
+        return mean + u[g] + rng.normal(0.0, np.sqrt(truth["sigma2"]), len(g))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = fit("y ~ x + w + (1 | g)", data.assign(y=draw(np.random.default_rng(rep_seeds[0]))))
+    rows = []
+    for s in rep_seeds:
+        res = base.refit(draw(np.random.default_rng(s)), warn=False)
+        row: dict[str, float | bool] = {"n_groups": n_groups, "singular": res.is_singular}
+        for method in DDF_COMPARED:
+            fx = res.with_ddf(method).fixed.loc["w"]
+            row[f"df_{method}"] = float(fx["df"])
+            row[f"covered_{method}"] = bool(fx["ci_lower"] <= truth["gamma01"] <= fx["ci_upper"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ddf_coverage(n_groups: Sequence[int] = (6, 10, 20, 40), n_reps: int = 1000, seed: int | None = 2013,
+                 n_jobs: int = 2, *, chunk: int = 250, level: float = 0.95) -> pd.DataFrame:
+    """Coverage of 95% intervals for a level-2 fixed effect by Wald z, Satterthwaite and Kenward-Roger.
+
+    The simulation behind chapter 12's section on degrees of freedom. Each cell has ``J`` groups of
+    unequal sizes (2 to 8, mean 5), a level-1 predictor ``x`` and a level-2 predictor ``w``
+    (both standardised, drawn once per cell), and the population :data:`DDF_TRUTH`
+    (:math:`\\gamma_{01} = 0.5`, ICC 0.2). Each replication draws new random intercepts and
+    residuals, refits ``y ~ x + w + (1 | g)`` by REML (``result.refit``), and checks whether the
+    interval for :math:`\\gamma_{01}` (the coefficient of ``w``) of each ``ddf`` method
+    (``result.with_ddf``) contains 0.5: ``"normal"`` (estimate +- 1.96 SE, Wald z, what
+    statsmodels reports), ``"satterthwaite"`` (``mh.fit``'s default) and ``"kenward-roger"``
+    (adjusted SE and df). Seeds as :func:`run_study`: one child of ``SeedSequence(seed)`` per
+    cell, one seed per replication, so the results do not depend on ``n_jobs``.
+
+    Parameters
+    ----------
+    n_groups : sequence of int
+        Numbers of groups J (at least 4 each).
+    n_reps : int
+        Replications per cell.
+    seed : int, optional
+        Seed of the whole study.
+    n_jobs : int
+        Worker processes (joblib, loky backend).
+    chunk : int
+        Replications per task.
+    level : float
+        Confidence level of the intervals (``result.fixed`` reports 95%; only 0.95 is supported).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (``n_groups``, ``method``); columns ``covered`` (count), ``n_reps``, ``coverage``,
+        ``mc_se`` (its Monte Carlo SE, sqrt(c (1 - c) / R)), ``median_df`` and ``singular`` (the
+        share of singular fits in the cell).
+
+    Examples
+    --------
+    >>> from mlm_helpers import montecarlo
+    >>> tab = montecarlo.ddf_coverage((6, 10), n_reps=20, seed=1, n_jobs=1)
+    >>> tab.index.get_level_values("method").unique().tolist()
+    ['normal', 'satterthwaite', 'kenward-roger']
+    >>> float(tab.loc[(10, "normal"), "median_df"])
+    inf
+    """
+    from joblib import Parallel, delayed
+
+    if isinstance(n_groups, int | np.integer) or not len(n_groups):
+        raise MLMInputError(f"n_groups must be a sequence of numbers of groups such as (6, 10, 20, 40); "
+                            f"got {n_groups!r}.")
+    cells = [_check_int("n_groups", J, 4) for J in n_groups]
+    n_reps = _check_int("n_reps", n_reps, 1)
+    n_jobs = _check_int("n_jobs", n_jobs, 1)
+    chunk = _check_int("chunk", chunk, 1)
+    if level != 0.95:
+        raise MLMInputError(f"level must be 0.95 (the level of result.fixed's intervals); got {level!r}.")
+    tasks = []
+    for J, child in zip(cells, np.random.SeedSequence(seed).spawn(len(cells)), strict=True):
+        design_seed, rep_root = child.spawn(2)
+        reps = rep_root.spawn(n_reps)
+        for start in range(0, n_reps, chunk):
+            tasks.append((J, design_seed, reps[start:start + chunk], DDF_TRUTH, level))
+    if n_jobs == 1:
+        parts = [_ddf_chunk(*t) for t in tasks]
+    else:
+        parts = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_ddf_chunk)(*t) for t in tasks)
+    raw = pd.concat(parts, ignore_index=True)
+    rows = []
+    for J, cell in raw.groupby("n_groups", sort=True):
+        R = len(cell)
+        for method in DDF_COMPARED:
+            c = int(cell[f"covered_{method}"].sum())
+            p = c / R
+            rows.append({"n_groups": int(J), "method": method, "covered": c, "n_reps": R, "coverage": p,
+                         "mc_se": float(np.sqrt(p * (1 - p) / R)),
+                         "median_df": float(cell[f"df_{method}"].median()),
+                         "singular": float(cell["singular"].mean())})
+    out = pd.DataFrame(rows).set_index(["n_groups", "method"])
+    out.attrs["truth"] = dict(DDF_TRUTH)
+    return out

@@ -1,8 +1,14 @@
-"""Intervals for every parameter: ``mh.confint`` (Wald, parametric bootstrap; profile: see below).
+"""Intervals for every parameter: ``mh.confint`` (profile likelihood, parametric bootstrap, Wald).
 
 Rows follow lme4's ``confint(fit, oldNames = FALSE)`` with this package's names:
 ``sd_Intercept|Subject``, ``cor_Days.Intercept|Subject``, ``sd_Days|Subject``, ..., ``sigma``,
 then the fixed effects as in ``result.fixed``.
+
+**Order with several grouping factors.** One factor after another, in the formula's order (the
+order of ``result.varcorr``); within a factor, lme4's order (column by column of the lower
+triangle: each standard deviation followed by its correlations with the later terms). lme4
+itself lists its factors by decreasing number of levels, so for ``(1 | batch) + (1 | sample)``
+(10 and 30 levels) lme4 puts ``sd_Intercept|sample`` first; the names are the same.
 
 Examples
 --------
@@ -128,8 +134,10 @@ def confint(res: MixedResult, method: str = "profile", level: float = 0.95, *, n
     method : {"profile", "bootstrap", "wald"}
         ``"wald"``: estimate +- z se for the fixed effects (NaN for the variance parameters, as
         lme4). ``"bootstrap"``: a seeded parametric bootstrap (``res.simulate`` then
-        ``res.refit_many``), percentile intervals. ``"profile"``: not available yet in this
-        version (an MLMInputError says so).
+        ``res.refit_many``), percentile intervals. ``"profile"``: likelihood-profile intervals
+        as lme4's ``profile()`` (:mod:`mlm_helpers.inference.profile`; a REML fit is profiled
+        through its ML refit, as lme4 does); an interval may end at the boundary (0 for a
+        standard deviation, -1 or 1 for a correlation). Not for a fit that did not converge.
     level : float
         Confidence level, strictly between 0 and 1.
     nsim : int
@@ -151,6 +159,11 @@ def confint(res: MixedResult, method: str = "profile", level: float = 0.95, *, n
     >>> ci = mh.confint(res, method="bootstrap", nsim=200, seed=1, progress=False)
     >>> list(ci.columns), bool(ci.loc["Days", "lower"] < 10.47 < ci.loc["Days", "upper"])
     (['lower', 'upper'], True)
+    >>> mh.confint(res).round(2).loc[["sigma", "Days"]]  # profile intervals
+               lower  upper
+    parameter
+    sigma      27.81  34.59
+    Days        8.89  12.05
     """
     from ..model.result import MixedResult
 
@@ -176,9 +189,7 @@ def confint(res: MixedResult, method: str = "profile", level: float = 0.95, *, n
                                 f"got {nsim!r}.")
         out = _bootstrap(res, level, int(nsim), seed, progress)
     else:
-        if not res.converged:
-            raise MLMInputError("No profile intervals for a fit that did not converge: fix the model (scaling, "
-                                "random-effects structure) first, or use method='bootstrap'.")
-        raise MLMInputError("method='profile' is not implemented yet; use method='bootstrap' (or 'wald' for the "
-                            "fixed effects).")
+        from .profile import profile_intervals
+
+        out = profile_intervals(res, level)
     return pd.DataFrame(out, index=pd.Index(names, name="parameter"), columns=["lower", "upper"])

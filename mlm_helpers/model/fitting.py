@@ -16,9 +16,10 @@ import pandas as pd
 
 from .._threads import one_blas_thread
 from ..errors import MLMInputError
+from .ddf import check_ddf
 from .engines import ENGINES, choose
 from .frame import build_model
-from .result import MixedResult, check_ddf
+from .result import MixedResult
 
 __all__ = ["fit", "ENGINES"]
 
@@ -50,7 +51,7 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, engine: str = "a
         names, now aliases of ``"fast"``. ``"auto"`` (default): ``"fast"``.
     ddf : {"satterthwaite", "kenward-roger", "between-within", "normal"}
         Degrees of freedom of the t-tests in ``result.fixed`` and ``summary()``
-        (see :mod:`mlm_helpers.inference.ddf`): Satterthwaite (default, as
+        (see :mod:`mlm_helpers.model.ddf`): Satterthwaite (default, as
         lmerTest), Kenward-Roger (REML only, adjusted standard errors, as
         pbkrtest), the between-within (containment) rule, or ``"normal"``: Wald
         z, what statsmodels reports. They are computed when ``result.fixed`` is

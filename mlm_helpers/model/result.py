@@ -13,7 +13,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from functools import cached_property
 
 import numpy as np
@@ -24,15 +23,12 @@ from .._threads import one_blas_thread
 from ..errors import ConvergenceWarning, MLMInputError, SingularFitWarning, warn_at_caller
 from ..numbers import format_column, unsigned_zero
 from ._numerics import relative_factor
+from .ddf import DDF_METHODS, check_ddf, fixed_table
 from .engines import EngineFit
 from .frame import ModelFrame, design_matrix
 from .optsummary import TOLERANCES, OptSummary
 
 __all__ = ["MixedResult", "RawFit", "NotDefined", "DDF_METHODS"]
-
-#: The denominator-degrees-of-freedom methods of ``mh.fit(..., ddf=...)`` (computed in
-#: :mod:`mlm_helpers.inference.ddf`, which ``fixed`` loads by name when it is first read).
-DDF_METHODS: tuple[str, ...] = ("satterthwaite", "kenward-roger", "between-within", "normal")
 
 #: What ``summary()`` says about the t-tests, as lmerTest's line.
 _DDF_LINES = {
@@ -42,16 +38,6 @@ _DDF_LINES = {
     "normal": "Fixed effects (Wald z, normal reference):",
 }
 
-
-def check_ddf(ddf: object, reml: bool) -> str:
-    """The validated ddf method name (an MLMInputError names the choices otherwise)."""
-    if not isinstance(ddf, str) or ddf.lower() not in DDF_METHODS:
-        raise MLMInputError(f"ddf must be one of {', '.join(map(repr, DDF_METHODS))}; got {ddf!r}.")
-    ddf = ddf.lower()
-    if ddf == "kenward-roger" and not reml:
-        raise MLMInputError("ddf='kenward-roger' needs a REML fit (reml=True), as pbkrtest; for an ML fit use "
-                            "ddf='satterthwaite'.")
-    return ddf
 
 #: lme4's tolerance for calling a fit singular (isSingular(tol = 1e-4)).
 SINGULAR_TOL = TOLERANCES["singular_tol"]
@@ -185,10 +171,8 @@ class MixedResult:
     # ------------------------------------------------------------------ fixed part
     @cached_property
     def fixed(self) -> pd.DataFrame:
-        # Computed on first use (a slider's refit does not pay for the df). The inference layer sits
-        # above this one: it is loaded by name, as the engine registry loads engines.
-        ddf = importlib.import_module("mlm_helpers.inference.ddf")
-        return ddf.fixed_table(self)
+        # Computed on first use (a slider's refit does not pay for the df): see model/ddf.py.
+        return fixed_table(self)
 
     @property
     def vcov_fixed(self) -> pd.DataFrame:
@@ -439,6 +423,19 @@ class MixedResult:
             result.warn()
         return result
 
+    def with_ddf(self, ddf: str) -> MixedResult:
+        """The same fit with another degrees-of-freedom method for ``fixed`` (no refit).
+
+        Examples
+        --------
+        >>> import mlm_helpers as mh
+        >>> res = mh.fit("Reaction ~ Days + (1 | Subject)", mh.load_dataset("sleepstudy"))
+        >>> res.with_ddf("normal").fixed["df"].tolist()
+        [inf, inf]
+        """
+        return MixedResult(self._model, self._raw, reml=self.reml, engine=self.engine, formula=self.formula,
+                           data=self._data, ddf=ddf)
+
     def simulate(self, nsim: int = 1, seed: int | np.random.Generator | None = None) -> np.ndarray:
         r"""Draw new responses from the fitted model, as lme4's ``simulate()``.
 
@@ -484,10 +481,11 @@ class MixedResult:
     def refit_many(self, Y: np.ndarray, *, reml: bool | None = None) -> pd.DataFrame:
         """Refit the model to many responses at once (a simulation study's inner loop).
 
-        With the fast engine and one covariance parameter (a random intercept), all responses are
-        fitted together in one vectorised search; otherwise each is refitted in turn with
-        :meth:`refit` (the fast engine reuses the design's theta-free pieces, also for crossed and
-        nested models). No warnings are raised: the table records ``converged`` and ``singular``.
+        With the fast engine (one grouping factor), all responses are fitted together: one
+        vectorised search for a random intercept; batched Newton steps from this fit's estimates for
+        several covariance parameters (random slopes), any response they do not settle refitted on
+        its own. Otherwise each is refitted in turn with :meth:`refit` (the fast engine reuses the design's
+        theta-free pieces, also for crossed and nested models). No warnings are raised: the table records ``converged`` and ``singular``.
 
         Parameters
         ----------
@@ -516,24 +514,36 @@ class MixedResult:
             raise MLMInputError(f"refit_many(Y) needs an array of shape (R, {self.nobs}); got {Y.shape}.")
         reml = self.reml if reml is None else bool(reml)
         names = list(self._model.x_names)
-        from .deviance import SuffStats
-
-        state = self._raw.state
-        if self.engine == "fast" and isinstance(state, SuffStats) and state.n_theta == 1:
-            from .deviance import response_parts
+        if self._batched_refits():
+            from .deviance import response_parts, theta_index
             from .engines.fast import fit_fast_many
 
-            ss = self._raw.state.with_response(*response_parts(self._model, Y))
+            state = self._raw.state
+            ss = state.with_response(*response_parts(self._model, Y))
+            theta0 = None if state.n_theta == 1 else np.asarray(self.theta, float)
             with one_blas_thread():
-                est = fit_fast_many(ss, reml=reml)
+                est = fit_fast_many(ss, reml=reml, theta0=theta0)
             out: dict[str, np.ndarray] = {"loglik": -0.5 * est["deviance"]}
             for k, name in enumerate(names):
                 out[name] = est["beta"][:, k]
             for k, name in enumerate(names):
                 out[f"se_{name}"] = est["se"][:, k]
-            out["vcov_0"] = est["tau"]
+            covs = est["covs"]
+            block = self._model.blocks[0]
+            pos = 0
+            for t in range(len(block.terms)):  # result.varcorr's row order
+                cols = [k for k in range(block.q) if block.term_of_column[k] == t]
+                for k in cols:
+                    out[f"vcov_{pos}"] = covs[:, k, k]
+                    pos += 1
+                for a_i, a in enumerate(cols):
+                    for c in cols[a_i + 1:]:
+                        out[f"vcov_{pos}"] = covs[:, a, c]
+                        pos += 1
             out["sigma2"] = est["sigma2"]
-            out["singular"] = est["theta"] < SINGULAR_TOL
+            t_rows, t_cols = theta_index(block.pattern)
+            th = np.atleast_2d(est["theta"].T).T
+            out["singular"] = np.any(th[:, t_rows == t_cols] < SINGULAR_TOL, axis=1)
             out["converged"] = est["converged"]
             return pd.DataFrame(out)
         rows = []
@@ -546,6 +556,58 @@ class MixedResult:
             row.update(sigma2=r.sigma2, singular=r.is_singular, converged=r.converged)
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def _random_part_variance(self, data: pd.DataFrame) -> np.ndarray:
+        r"""Variance of each row's random part with several grouping factors (known and new levels per factor).
+
+        For the levels seen in the fit, the joint conditional covariance of all factors' random
+        effects, :math:`\sigma^2 \Lambda (\Lambda^\top Z^\top Z \Lambda + I)^{-1} \Lambda^\top`
+        (the effects of crossed factors are correlated given the data); a level not seen adds its
+        factor's covariance matrix :math:`T_f`, independent of the rest.
+        """
+        from scipy import sparse
+        from scipy.linalg import cho_factor, cho_solve
+
+        blocks = self._model.blocks
+        n_fit = self.nobs
+        Q = sum(b.n_levels * b.q for b in blocks)
+        if Q > 5000:
+            raise MLMInputError(f"Intervals with several grouping factors form a dense {Q} x {Q} matrix; this "
+                                "model has too many random effects for that (at most 5000).")
+        mats, lams, rows_new = [], [], []
+        n_new = len(data)
+        var = np.zeros(n_new)
+        for b, cov in zip(blocks, self._raw.covs, strict=True):
+            rows = np.repeat(np.arange(n_fit), b.q)
+            cols = (b.codes[:, None] * b.q + np.arange(b.q)[None, :]).ravel()
+            mats.append(sparse.csr_matrix((b.Z.ravel(), (rows, cols)), shape=(n_fit, b.n_levels * b.q)))
+            lam = relative_factor(np.asarray(cov, float), self.sigma2, b.pattern)
+            lams.append(sparse.kron(sparse.identity(b.n_levels), sparse.csr_matrix(lam)))
+            codes = b.codes_for(data)
+            try:
+                Zn = b.z_matrix(data)
+            except KeyError as exc:
+                raise MLMInputError(f"newdata lacks the column {exc.args[0]!r} used by a random term.") from None
+            seen = codes >= 0
+            var[~seen] += np.einsum("na,ab,nb->n", Zn[~seen], np.asarray(cov, float), Zn[~seen])
+            r = np.repeat(np.flatnonzero(seen), b.q)
+            c = (codes[seen][:, None] * b.q + np.arange(b.q)[None, :]).ravel()
+            rows_new.append(sparse.csr_matrix((Zn[seen].ravel(), (r, c)), shape=(n_new, b.n_levels * b.q)))
+        ZL = (sparse.hstack(mats) @ sparse.block_diag(lams)).tocsc()
+        A = (ZL.T @ ZL).toarray() + np.eye(Q)
+        B = np.asarray((sparse.hstack(rows_new) @ sparse.block_diag(lams)).todense()).T  # Q x n_new
+        cf = cho_factor(A, lower=True)
+        return var + self.sigma2 * np.einsum("qn,qn->n", B, cho_solve(cf, B))
+
+    def _batched_refits(self) -> bool:
+        """refit_many can fit all responses together: the fast engine, no internal rescaling."""
+        from .frame import BAD_SCALE
+
+        state = self._raw.state
+        if self.engine != "fast" or state is None or len(self._model.blocks) != 1:
+            return False
+        rms = np.sqrt(np.einsum("jkk->k", state.ZtZ) / state.n)
+        return not np.any((rms > 0) & ((rms > BAD_SCALE) | (rms < 1.0 / BAD_SCALE)))
 
     def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True, *,
                 interval: str | None = None, level: float = 0.95) -> np.ndarray | pd.DataFrame:
@@ -567,7 +629,9 @@ class MixedResult:
             conditional covariance of its random effects, :meth:`condvar`) and
             :math:`x^\top V_\gamma x + z^\top T z` for a new group (a group drawn anew: the
             random-effect variance). ``"prediction"``: for one new unit, adding :math:`\sigma^2`.
-            One grouping factor only.
+            With several grouping factors, each factor's level is known or new on its own: the
+            known levels use the joint conditional covariance of all factors' random effects, a
+            new level adds its factor's covariance matrix.
         level : float
             Level of the intervals.
 
@@ -611,17 +675,20 @@ class MixedResult:
                 pred[seen] += np.einsum("nq,nq->n", Z[seen], r[codes[seen]])
         if interval is None:
             return pred
-        if len(self._model.blocks) != 1 or not include_random:
-            raise MLMInputError("Intervals are available for models with one grouping factor and "
-                                "include_random=True.")
-        block = self._model.blocks[0]
-        codes = block.codes_for(data)
-        Z = block.z_matrix(data)
+        if not include_random:
+            raise MLMInputError("Intervals need include_random=True (a known group's interval uses its "
+                                "conditional mode; a new group's, the random-effect variance).")
         var = np.einsum("np,pq,nq->n", X, np.asarray(self._raw.vcov_beta, float), X)
-        T = np.asarray(self._raw.covs[0], float)
-        C = self.condvar()
-        cov = np.where((codes >= 0)[:, None, None], C[np.maximum(codes, 0)], T[None])
-        var = var + np.einsum("na,nab,nb->n", Z, cov, Z)
+        if len(self._model.blocks) == 1:
+            block = self._model.blocks[0]
+            codes = block.codes_for(data)
+            Z = block.z_matrix(data)
+            T = np.asarray(self._raw.covs[0], float)
+            C = self.condvar()
+            cov = np.where((codes >= 0)[:, None, None], C[np.maximum(codes, 0)], T[None])
+            var = var + np.einsum("na,nab,nb->n", Z, cov, Z)
+        else:
+            var = var + self._random_part_variance(data)
         if interval == "prediction":
             var = var + self.sigma2
         crit = special.ndtri(0.5 + float(level) / 2)

@@ -10,6 +10,7 @@ import pytest
 
 import mlm_helpers as mh
 from mlm_helpers import montecarlo as mc
+from mlm_helpers.errors import MLMInputError
 from mlm_helpers.model.deviance import profiled_deviance
 from mlm_helpers.model.engines.fast import fit_fast
 
@@ -190,3 +191,31 @@ def test_no_warnings_in_a_run():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mc.run_design(10, 5, n_reps=30, seed=2)
+
+
+def test_ddf_coverage_is_seeded_and_independent_of_jobs():
+    a = mc.ddf_coverage((6, 10), n_reps=30, seed=4, n_jobs=1, chunk=10)
+    b = mc.ddf_coverage((6, 10), n_reps=30, seed=4, n_jobs=2, chunk=15)
+    assert a.equals(b)
+    assert list(a.columns) == ["covered", "n_reps", "coverage", "mc_se", "median_df", "singular"]
+    assert (a["n_reps"] == 30).all()
+    assert np.isinf(a.loc[(6, "normal"), "median_df"])
+    # Satterthwaite's df for the level-2 effect are near J - 2 (more where fits are singular)
+    assert 2 < a.loc[(10, "satterthwaite"), "median_df"] < 12
+
+
+def test_ddf_coverage_orders_the_methods_with_few_groups():
+    """Seeded, 300 replications with 6 groups: z undercovers, Kenward-Roger covers most."""
+    tab = mc.ddf_coverage((6,), n_reps=300, seed=2013, n_jobs=1)
+    cov = tab.xs(6)["coverage"]
+    assert cov["normal"] < cov["satterthwaite"] <= cov["kenward-roger"]
+    assert cov["normal"] < 0.93 and abs(cov["satterthwaite"] - 0.95) < 0.04
+
+
+def test_ddf_coverage_errors():
+    with pytest.raises(MLMInputError, match="n_groups"):
+        mc.ddf_coverage(10)
+    with pytest.raises(MLMInputError, match="n_groups must be a whole number of at least 4"):
+        mc.ddf_coverage((3,))
+    with pytest.raises(MLMInputError, match="level must be 0.95"):
+        mc.ddf_coverage((6,), level=0.9)

@@ -65,3 +65,26 @@ def test_r2_matches_performance(model_id):
     out = mh.r2(_fit(model_id, "normal"))
     assert out["marginal"] == pytest.approx(_ref(model_id, "r2_marginal", ""), abs=1e-4)
     assert out["conditional"] == pytest.approx(_ref(model_id, "r2_conditional", ""), abs=1e-4)
+
+
+PROFILE_MODELS = {
+    "sleep": MODELS["sleep"],
+    "dyestuff": ("Yield ~ 1 + (1 | Batch)", lambda: mh.load_dataset("dyestuff")),
+    "penicillin": MODELS["penicillin"],
+    "hsb": MODELS["hsb"],
+}
+
+
+@pytest.mark.parametrize("model_id", sorted(PROFILE_MODELS))
+def test_profile_intervals_match_lme4(model_id):
+    """lme4's confint(method = "profile") (of the ML refit, as lme4): every end within 1e-3 relative."""
+    formula, data = PROFILE_MODELS[model_id]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mh.fit(formula, data())
+    ci = mh.confint(res, method="profile")
+    rows = REF[(REF.model == model_id) & REF.quantity.str.startswith("profile_")]
+    assert set(rows.name1) == set(ci.index)
+    for _, r in rows.iterrows():
+        col = "lower" if r.quantity == "profile_lower" else "upper"
+        assert ci.loc[r.name1, col] == pytest.approx(float(r.value), rel=1e-3), (r.name1, col)

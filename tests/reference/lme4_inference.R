@@ -82,7 +82,8 @@ pnames <- function(x) {
 prof <- list(
   sleep = fits$sleep,
   dyestuff = lmer(Yield ~ 1 + (1 | Batch), dye, control = ctrl),
-  penicillin = fits$penicillin
+  penicillin = fits$penicillin,
+  hsb = fits$hsb
 )
 for (id in names(prof)) {
   ci <- confint(prof[[id]], method = "profile", oldNames = FALSE)

@@ -29,7 +29,18 @@ from scipy import optimize
 
 from ..._threads import single_blas_thread
 from ...errors import MLMInputError
-from .._numerics import THETA_GRID, Stop, golden_section, minimise_theta, newton_polish, stop_converged
+from .._numerics import (
+    THETA_GRID,
+    Stop,
+    chol_batched,
+    forward_batched,
+    golden_section,
+    grad_hess_batched,
+    minimise_theta,
+    newton_polish,
+    stencil_batched,
+    stop_converged,
+)
 from ..deviance import (
     GeneralSetup,
     SuffStats,
@@ -368,8 +379,88 @@ def refit_model(model: ModelFrame, state: SuffStats | GeneralSetup, y: np.ndarra
     return _engine_fit(_fit_fast_rescaled(ss, reml=bool(reml)), ss, len(model.blocks))
 
 
-def fit_fast_many(ss: SuffStats, reml: bool = True) -> dict[str, np.ndarray]:
-    """Fit a model with one covariance parameter to a batch of responses at once.
+def _response(ss: SuffStats, r: int) -> SuffStats:
+    """The statistics of response r of a batch."""
+    return ss.with_response(ss.Zty[r], ss.Xty[r], np.asarray(ss.yty)[r])
+
+
+def _fit_many_newton(ss: SuffStats, reml: bool, theta0: np.ndarray) -> dict[str, np.ndarray]:
+    """Several covariance parameters, a batch of R responses: Newton steps for all at once.
+
+    Every response starts from ``theta0`` (the fit the responses were simulated from: a warm start);
+    each step takes the gradient and Hessian of every response's deviance from one batched
+    stencil (one call of :func:`~mlm_helpers.model.deviance.deviance_pieces` for all of them), and
+    stops when a step moves theta by less than ``xtol_rel``, as :func:`fit_fast`'s polish. A
+    response whose Newton steps meet the boundary, a Hessian that is not positive definite, or no
+    stop in 30 steps is fitted on its own by :func:`fit_fast` (the full search).
+    """
+    tol = TOLERANCES
+    k = ss.n_theta
+    R = int(np.shape(ss.yty)[0])
+    lb = lower_bounds(ss.pattern)
+    theta = np.repeat(np.asarray(theta0, float)[None], R, axis=0)
+    # one more batch axis (the stencil's points) on the y-parts
+    ssb = ss.with_response(ss.Zty[:, None], ss.Xty[:, None], np.asarray(ss.yty)[:, None])
+
+    def dev(pts: np.ndarray) -> np.ndarray:  # (R, P, k) -> (R, P)
+        return deviance_pieces(pts, ssb, reml).deviance
+
+    todo = np.ones(R, bool)  # still stepping
+    failed = np.zeros(R, bool)  # needs the full search
+    scaled = np.full(R, np.inf)
+    for _ in range(30):
+        idx = np.flatnonzero(todo)
+        if not len(idx):
+            break
+        th = theta[idx]
+        h = tol["fd_step"] * np.maximum(1.0, np.abs(th))
+        near = np.any((th - h < lb) & np.isfinite(lb), axis=1)
+        pts, pairs = stencil_batched(th, h, k, True)
+        sub = ssb.with_response(ssb.Zty[idx], ssb.Xty[idx], np.asarray(ssb.yty)[idx])
+        f = deviance_pieces(pts, sub, reml).deviance
+        g, H = grad_hess_batched(f, h, k, pairs, True)
+        C = chol_batched(H)
+        bad = near | ~np.all(np.isfinite(C), axis=(1, 2)) | ~np.all(np.isfinite(f), axis=1)
+        Cs = np.where(bad[:, None, None], np.eye(k)[None], C)
+        z = forward_batched(Cs, g[..., None])  # C^-1 g
+        step = np.linalg.solve(np.swapaxes(Cs, 1, 2), z)[..., 0]
+        scaled[idx] = np.max(np.abs(z[..., 0]), axis=1)
+        small = np.max(np.abs(step), axis=1) <= tol["xtol_rel"] * np.maximum(1.0, np.max(np.abs(th), axis=1))
+        failed[idx[bad]] = True
+        todo[idx[bad | small]] = False
+        go = ~bad & ~small
+        t = np.ones(len(idx))
+        accepted = np.zeros(len(idx), bool)
+        for _ in range(8):
+            trial = th - t[:, None] * step
+            ok = go & ~accepted & np.all(trial >= lb, axis=1)
+            ft = deviance_pieces(trial[:, None], sub, reml).deviance[:, 0]
+            ok &= ft <= f[:, 0] + 1e-12 * np.maximum(1.0, np.abs(f[:, 0]))
+            theta[idx[ok]] = trial[ok]
+            accepted |= ok
+            t = np.where(accepted, t, t / 2)
+            if np.all(accepted | ~go):
+                break
+        lost = go & ~accepted
+        failed[idx[lost]] = True
+        todo[idx[lost]] = False
+    failed |= todo
+    converged = np.nan_to_num(scaled, nan=np.inf) < tol["grad_tol"]
+    for r in np.flatnonzero(failed):
+        ff = fit_fast(_response(ss, int(r)), reml=reml)
+        theta[r] = ff.theta
+        converged[r] = ff.converged
+    out = estimates_many(theta, ss, reml)
+    out["converged"] = converged
+    return out
+
+
+def fit_fast_many(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Fit a model with one grouping factor to a batch of responses at once.
+
+    With several covariance parameters (random slopes), the batched Newton steps of
+    :func:`_fit_many_newton` from ``theta0`` (required then: the fit the responses come from).
+    The rest of this docstring is about one covariance parameter (a random intercept).
 
     ``ss`` holds one design and R responses (y-parts with a leading axis of length R, as from
     ``SuffStats.with_response``). The search is :func:`fit_fast`'s for one parameter, run for all
@@ -381,7 +472,8 @@ def fit_fast_many(ss: SuffStats, reml: bool = True) -> dict[str, np.ndarray]:
     -------
     dict of numpy.ndarray
         ``theta``, ``deviance``, ``beta`` (R, p), ``se`` (R, p), ``sigma2``, ``tau`` (the variance
-        of the random effect, ``sigma2 * theta**2``) and ``converged``.
+        of the random effect, ``sigma2 * theta**2``; one covariance parameter only), ``covs``
+        (R, q, q) and ``converged``.
 
     Examples
     --------
@@ -393,10 +485,19 @@ def fit_fast_many(ss: SuffStats, reml: bool = True) -> dict[str, np.ndarray]:
     >>> many = fit_fast_many(ss.with_response(*response_parts(m, np.stack([m.y, m.y]))))
     >>> bool(np.allclose(many["theta"], fit_fast(ss).theta[0], rtol=1e-7))
     True
+    >>> m2 = build_model("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+    >>> ss2 = sufficient_stats(m2)
+    >>> one = fit_fast(ss2)
+    >>> many = fit_fast_many(ss2.with_response(*response_parts(m2, np.stack([m2.y, m2.y]))), theta0=one.theta)
+    >>> bool(np.allclose(many["theta"], one.theta, rtol=1e-6)), many["converged"].tolist()
+    (True, [True, True])
     """
     tol = TOLERANCES
     if ss.n_theta != 1:
-        raise MLMInputError("fit_fast_many fits models with one covariance parameter (a random intercept).")
+        if theta0 is None or len(theta0) != ss.n_theta:
+            raise MLMInputError("fit_fast_many needs theta0 (a start with one entry per covariance parameter) for "
+                                "a model with several covariance parameters.")
+        return _fit_many_newton(ss, reml, np.asarray(theta0, float))
     R = int(np.shape(ss.yty)[0]) if np.ndim(ss.yty) else 1
 
     def dev(t: np.ndarray) -> np.ndarray:
@@ -438,16 +539,24 @@ def fit_fast_many(ss: SuffStats, reml: bool = True) -> dict[str, np.ndarray]:
 
 
 def estimates_many(theta: np.ndarray, ss: SuffStats, reml: bool = True) -> dict[str, np.ndarray]:
-    """Estimates at given thetas (R,) of a one-parameter model, for a batch of R responses.
+    """Estimates at given thetas, one per response of a batch of R responses.
 
-    Returns ``theta``, ``deviance``, ``beta`` (R, p), ``se`` (R, p), ``sigma2`` and ``tau``.
+    ``theta`` is (R,) for a model with one covariance parameter, (R, n_theta) otherwise. Returns
+    ``theta``, ``deviance``, ``beta`` (R, p), ``se`` (R, p), ``sigma2``, ``tau`` (the variance of a
+    random intercept, ``sigma2 * theta**2``, for one parameter) and ``covs`` (R, q, q: the
+    covariance matrices of the random effects, ``sigma2 * Lambda Lambda'``).
     """
     theta = np.asarray(theta, dtype=float)
-    pieces = deviance_pieces(theta[:, None], ss, reml)
+    th = theta[:, None] if theta.ndim == 1 else theta
+    pieces = deviance_pieces(th, ss, reml)
     RXinv = np.linalg.inv(pieces.RX)
     beta = np.einsum("rqp,rq->rp", RXinv, pieces.cbeta)
     sigma2 = pieces.r2 / (ss.n - ss.p if reml else ss.n)
     vcov = sigma2[:, None, None] * np.swapaxes(RXinv, 1, 2) @ RXinv
     se = np.sqrt(np.diagonal(vcov, axis1=1, axis2=2))
-    return {"theta": theta, "deviance": pieces.deviance, "beta": beta, "se": se, "sigma2": sigma2,
-            "tau": sigma2 * theta**2}
+    lam = theta_to_lambda(th, ss.pattern)
+    out = {"theta": theta, "deviance": pieces.deviance, "beta": beta, "se": se, "sigma2": sigma2,
+           "covs": sigma2[:, None, None] * lam @ np.swapaxes(lam, 1, 2)}
+    if th.shape[1] == 1:
+        out["tau"] = sigma2 * th[:, 0] ** 2
+    return out

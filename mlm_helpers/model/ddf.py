@@ -1,4 +1,7 @@
-r"""Denominator degrees of freedom for the fixed effects, and multi-df Wald tests.
+r"""Denominator degrees of freedom for the fixed effects (the ``df`` column of ``result.fixed``).
+
+Part of a fitted model's fixed-effects table, so it lives in the model layer; the multi-df Wald
+test built on it is :func:`mlm_helpers.inference.wald.wald_test`.
 
 Four methods, chosen with ``mh.fit(..., ddf=...)`` and recorded in ``result.ddf``:
 
@@ -35,24 +38,21 @@ Examples
 >>> res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
 >>> res.ddf, res.fixed["df"].round(2).tolist()  # lmerTest: 17.00, 17.00
 ('satterthwaite', [17.0, 17.0])
->>> print(mh.wald_test(res, ["Intercept", "Days"]).round(1).to_string())
-            statistic  num_df  den_df    p
-test
-F (Satt.)       750.0     2.0    17.0  0.0
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
+from .._threads import single_blas_thread
 from ..errors import MLMInputError
-from ..model._numerics import grad_hess_batched, stencil_batched
-from ..model.deviance import (
+from ._numerics import grad_hess_batched, stencil_batched
+from .deviance import (
     deviance_pieces,
     general_pieces,
     general_setup,
@@ -62,13 +62,31 @@ from ..model.deviance import (
     theta_from_covs,
     theta_index,
 )
-from ..model.result import DDF_METHODS
 
-if TYPE_CHECKING:
-    from ..model.result import MixedResult
+#: A fitted ``MixedResult`` (named loosely: result.py imports this module, not the reverse).
+FittedModel = Any
 
-__all__ = ["fixed_table", "wald_test", "satterthwaite_parts", "kenward_roger_parts", "contrast_df",
-           "DDF_METHODS"]
+#: The denominator-degrees-of-freedom methods of ``mh.fit(..., ddf=...)``.
+DDF_METHODS: tuple[str, ...] = ("satterthwaite", "kenward-roger", "between-within", "normal")
+
+
+def check_ddf(ddf: object, reml: bool) -> str:
+    """The validated ddf method name (an MLMInputError names the choices otherwise).
+
+    Examples
+    --------
+    >>> check_ddf("Satterthwaite", True)
+    'satterthwaite'
+    """
+    if not isinstance(ddf, str) or ddf.lower() not in DDF_METHODS:
+        raise MLMInputError(f"ddf must be one of {', '.join(map(repr, DDF_METHODS))}; got {ddf!r}.")
+    ddf = ddf.lower()
+    if ddf == "kenward-roger" and not reml:
+        raise MLMInputError("ddf='kenward-roger' needs a REML fit (reml=True), as pbkrtest; for an ML fit use "
+                            "ddf='satterthwaite'.")
+    return ddf
+
+__all__ = ["fixed_table", "satterthwaite_parts", "kenward_roger_parts", "contrast_df", "DDF_METHODS", "check_ddf"]
 
 #: Relative step of the central differences (Satterthwaite): h = STEP * max(1, |phi|).
 STEP = 1e-3
@@ -84,12 +102,12 @@ class SatterthwaiteParts:
     A: np.ndarray  # (k, k): covariance of the variance parameters, 2 H^-1
 
 
-def _theta(res: MixedResult) -> np.ndarray:
+def _theta(res: FittedModel) -> np.ndarray:
     """lme4's theta on the model's own scale (whatever the engine optimised on)."""
     return theta_from_covs(res.model, [np.asarray(c, float) for c in res._raw.covs], res.sigma2)
 
 
-def _profile(res: MixedResult):
+def _profile(res: FittedModel):
     """thetas (K, k) -> (profiled deviance, sigma^2 estimate, X' Sigma^-1 X * sigma^2) at each."""
     model = res.model
     n, p = model.X.shape
@@ -119,7 +137,8 @@ def _profile(res: MixedResult):
     return f, m
 
 
-def satterthwaite_parts(res: MixedResult) -> SatterthwaiteParts:
+@single_blas_thread
+def satterthwaite_parts(res: FittedModel) -> SatterthwaiteParts:
     """V, dV/dphi and A = 2 H^-1 at the estimates, from one stencil of the profiled deviance.
 
     Examples
@@ -175,7 +194,8 @@ class KRParts:
     W: np.ndarray
 
 
-def kenward_roger_parts(res: MixedResult) -> KRParts:
+@single_blas_thread
+def kenward_roger_parts(res: FittedModel) -> KRParts:
     """pbkrtest's ``vcovAdj`` (Kenward & Roger 1997) through Woodbury and sparse algebra.
 
     Examples
@@ -294,7 +314,7 @@ def _kr_df(parts: KRParts, L: np.ndarray) -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------ between-within
-def _between_within(res: MixedResult) -> np.ndarray:
+def _between_within(res: FittedModel) -> np.ndarray:
     model = res.model
     X = model.X
     n, p = X.shape
@@ -314,7 +334,7 @@ def _between_within(res: MixedResult) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the table and the tests
-def _cached(res: MixedResult, name: str, make):
+def _cached(res: FittedModel, name: str, make):
     cache = res.__dict__.setdefault("_inference_cache", {})
     if name not in cache:
         cache[name] = make(res)
@@ -331,7 +351,7 @@ def _t_columns(est: np.ndarray, se: np.ndarray, df: np.ndarray, level: float = 0
             "ci_upper": est + crit * se}
 
 
-def fixed_table(res: MixedResult) -> pd.DataFrame:
+def fixed_table(res: FittedModel) -> pd.DataFrame:
     """``result.fixed``: estimate, se, df, t, p, ci_lower, ci_upper with the result's ddf method.
 
     Examples
@@ -361,7 +381,7 @@ def fixed_table(res: MixedResult) -> pd.DataFrame:
     return pd.DataFrame(_t_columns(est, se, df), index=pd.Index(res.model.x_names, name="term"))
 
 
-def contrast_df(res: MixedResult, L: np.ndarray) -> dict[str, Any]:
+def contrast_df(res: FittedModel, L: np.ndarray) -> dict[str, Any]:
     """F (or chi-squared) test of L gamma = 0 with the result's ddf method.
 
     Returns a dict with ``statistic``, ``num_df``, ``den_df`` (inf for "normal"), ``p`` and the
@@ -411,54 +431,3 @@ def contrast_df(res: MixedResult, L: np.ndarray) -> dict[str, Any]:
         name = "F (between-within)" if res.model.blocks else "F"
     return {"name": name, "statistic": F, "num_df": float(q), "den_df": ddf,
             "p": float(special.fdtrc(q, ddf, F))}
-
-
-def wald_test(res: MixedResult, terms: list[str] | str) -> pd.DataFrame:
-    """Joint Wald test that several fixed effects are all 0, with the fit's df method.
-
-    An F test with ``num_df`` = number of terms and the denominator df of ``result.ddf``
-    (Satterthwaite as lmerTest's ``contest``, Kenward-Roger as pbkrtest's ``KRmodcomp``,
-    between-within: the smallest df among the terms), or a chi-squared test when
-    ``ddf="normal"``. Use it for a factor with several levels or a Mundlak test.
-
-    Parameters
-    ----------
-    res : MixedResult
-        A fitted model.
-    terms : list of str
-        Names of fixed effects as in ``res.fixed.index`` (one name may be given as a string).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row (indexed by the test's name) with ``statistic``, ``num_df``, ``den_df``, ``p``.
-
-    Examples
-    --------
-    >>> import mlm_helpers as mh
-    >>> res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"), ddf="normal")
-    >>> mh.wald_test(res, ["Days"])[["num_df", "den_df"]].to_string()
-    '               num_df  den_df\\ntest                         \\nchi2 (Wald)     1.0     inf'
-    """
-    from ..model.result import MixedResult
-
-    if not isinstance(res, MixedResult):
-        raise MLMInputError(f"wald_test needs a fitted model from mh.fit; got {type(res).__name__}.")
-    names = list(res.model.x_names)
-    if isinstance(terms, str):
-        terms = [terms]
-    if not isinstance(terms, list | tuple) or not terms or not all(isinstance(t, str) for t in terms):
-        raise MLMInputError(f"terms must be a non-empty list of fixed-effect names; got {terms!r}. "
-                            f"Available: {', '.join(names)}.")
-    unknown = [t for t in terms if t not in names]
-    if unknown:
-        raise MLMInputError(f"Unknown fixed-effect term(s) {', '.join(map(repr, unknown))}. "
-                            f"Available: {', '.join(names)}.")
-    if len(set(terms)) != len(terms):
-        raise MLMInputError(f"terms lists a name twice: {terms!r}.")
-    L = np.zeros((len(terms), len(names)))
-    for i, t in enumerate(terms):
-        L[i, names.index(t)] = 1.0
-    out = contrast_df(res, L)
-    return pd.DataFrame({k: [out[k]] for k in ("statistic", "num_df", "den_df", "p")},
-                        index=pd.Index([out["name"]], name="test"))
