@@ -245,8 +245,8 @@ def describe_fit(result: MixedResult, *, units: str = "", digits: int = 2) -> st
     >>> res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
     >>> print(describe_fit(res, units="ms", digits=1))  # doctest: +NORMALIZE_WHITESPACE
     A linear mixed model fitted by REML to 180 observations in 18 groups (Subject):
-    Reaction ~ Days + (Days | Subject). The intercept is 251.4 ms (SE 6.8; 95% CI 238.0 to 264.8).
-    The coefficient of Days is 10.5 ms per unit of Days (SE 1.5; 95% CI 7.4 to 13.5; p < 0.001).
+    Reaction ~ Days + (Days | Subject). The intercept is 251.4 ms (SE 6.8; 95% CI 237.0 to 265.8).
+    The coefficient of Days is 10.5 ms per unit of Days (SE 1.5; 95% CI 7.2 to 13.7; p < 0.001).
     Between groups (Subject), the intercept varies with a standard deviation of 24.7 ms (variance 612.1)
     and the slope of Days with a standard deviation of 5.9 ms per unit of Days (variance 35.1); the correlation
     of the intercept and the slope of Days is 0.07. The residual standard deviation is 25.6 ms
