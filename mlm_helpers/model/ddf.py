@@ -351,6 +351,29 @@ def _t_columns(est: np.ndarray, se: np.ndarray, df: np.ndarray, level: float = 0
             "ci_upper": est + crit * se}
 
 
+#: Significant digits kept of a Satterthwaite or Kenward-Roger df. They come from finite-difference
+#: derivatives of the deviance (relative error about 1e-6), so digits beyond the sixth differ between
+#: machines; four are more than any t quantile needs (lmerTest prints df to about four digits too).
+DF_DIGITS = 4
+
+
+def determined_df(df: np.ndarray | float) -> np.ndarray:
+    """Denominator df rounded to :data:`DF_DIGITS` significant digits (inf and nan kept).
+
+    Examples
+    --------
+    >>> determined_df(np.array([17.0000002, 149.99703, 28601.7251, np.inf])).tolist()
+    [17.0, 150.0, 28600.0, inf]
+    """
+    df = np.asarray(df, dtype=float)
+    out = df.copy()
+    ok = np.isfinite(df) & (df > 0)
+    mag = np.floor(np.log10(df[ok]))
+    scale = 10.0 ** (DF_DIGITS - 1 - mag)
+    out[ok] = np.round(df[ok] * scale) / scale
+    return out
+
+
 def fixed_table(res: FittedModel) -> pd.DataFrame:
     """``result.fixed``: estimate, se, df, t, p, ci_lower, ci_upper with the result's ddf method.
 
@@ -378,7 +401,7 @@ def fixed_table(res: FittedModel) -> pd.DataFrame:
         df = np.array([_kr_df(kr, np.eye(p)[[k]])[0] for k in range(p)])
     else:
         se, df = np.sqrt(np.diag(V)), _between_within(res)
-    return pd.DataFrame(_t_columns(est, se, df), index=pd.Index(res.model.x_names, name="term"))
+    return pd.DataFrame(_t_columns(est, se, determined_df(df)), index=pd.Index(res.model.x_names, name="term"))
 
 
 def contrast_df(res: FittedModel, L: np.ndarray) -> dict[str, Any]:
@@ -429,5 +452,6 @@ def contrast_df(res: FittedModel, L: np.ndarray) -> dict[str, Any]:
         else:
             ddf = float(res.nobs - len(beta))
         name = "F (between-within)" if res.model.blocks else "F"
+    ddf = float(determined_df(ddf))
     return {"name": name, "statistic": F, "num_df": float(q), "den_df": ddf,
             "p": float(special.fdtrc(q, ddf, F))}
