@@ -439,6 +439,10 @@ class GeneralSetup:
     parent: Any = None  # nested: level of the second factor of each first-factor level
     A21b: Any = None  # nested: (J1, q2, q1) blocks of A21
     Z: Any = None  # sparse mode: the whole Z (model order)
+    a22_diag: np.ndarray | None = None  # dense mode: the diagonal of A22 when A22 is diagonal
+    #: dense mode: A21 Lambda_1 M_1^-1 Lambda_1' A21' (lower triangle) and A21 Lambda_1 L_11^-T by
+    #: Lambda_1, a few recent ones (they depend on the first term's theta only)
+    _k_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_theta(self) -> int:
@@ -567,8 +571,13 @@ def general_setup(model, *, X: np.ndarray | None = None, y: np.ndarray | None = 
                 mode = "sparse"
                 A22 = None
                 Zfull = sparse.hstack([_sparse_z(b.codes, b.Z, b.n_levels) for b in blocks], format="csc")
+    a22_diag = None
+    if mode == "dense":
+        d22 = np.diag(A22).copy()
+        if np.count_nonzero(A22) == np.count_nonzero(d22):
+            a22_diag = d22
     return GeneralSetup(X, y, patterns, n_levels, qs, order, mode, codes1, Z1, A11, Z1W, Zr, A21, A22, ZrW,
-                        W.T @ W, a21_rows, parent, A21b, Zfull)
+                        W.T @ W, a21_rows, parent, A21b, Zfull, a22_diag)
 
 
 def _split_theta(setup: GeneralSetup, theta: np.ndarray) -> list[np.ndarray]:
@@ -651,30 +660,23 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
     lamr: Any = None
     if setup.mode == "dense":
         lamr = _rest_lambda(setup, lams)
-        A21 = setup.A21
-        if isinstance(lamr, np.ndarray):
-            if q1 == 1:
-                vals = A21.data * lamr[setup.a21_rows] * R1[:, 0, 0][A21.indices]
-                L21 = type(A21)((vals, A21.indices, A21.indptr), shape=A21.shape)
+        K, A21R = _first_term_product(setup, lam1, R1)
+        Q2 = K.shape[0]
+        vector = isinstance(lamr, np.ndarray)
+        if vector:
+            # S = Lambda_r'(A22 - K) Lambda_r + I, the lower triangle (all that dpotrf reads)
+            S = K * (-lamr[:, None])
+            S *= lamr[None, :]
+            if setup.a22_diag is not None:
+                S[np.arange(Q2), np.arange(Q2)] += lamr * lamr * setup.a22_diag
             else:
-                L21 = (A21 @ _blockdiag(np.swapaxes(R1, 1, 2))).multiply(lamr[:, None]).tocsr()
-            S = lamr[:, None] * setup.A22 * lamr[None, :]
-            rhs2 = lamr[:, None] * setup.ZrW
+                S += lamr[:, None] * setup.A22 * lamr[None, :]
+            rhs2 = lamr[:, None] * (setup.ZrW - A21R @ c1f)
         else:
-            L21 = lamr.T @ A21 @ _blockdiag(np.swapaxes(R1, 1, 2))
-            S = np.asarray(lamr.T @ (lamr.T @ setup.A22).T)
-            rhs2 = np.asarray(lamr.T @ setup.ZrW)
-        Q2 = S.shape[0]
+            Kf = K + np.tril(K, -1).T
+            S = np.asarray(lamr.T @ (lamr.T @ (setup.A22 - Kf)).T)
+            rhs2 = np.asarray(lamr.T @ (setup.ZrW - A21R @ c1f))
         S[np.arange(Q2), np.arange(Q2)] += 1.0
-        if L21.nnz >= DENSE_SHARE * L21.shape[0] * L21.shape[1]:
-            from scipy.linalg.blas import dsyrk
-
-            L21d = L21.toarray()
-            S -= dsyrk(1.0, L21d, lower=1)  # the lower triangle: all that the factorisation reads
-            rhs2 -= L21d @ c1f
-        else:
-            S -= (L21 @ L21.T).toarray()
-            rhs2 -= L21 @ c1f
         from scipy.linalg import lapack
 
         L2, info = lapack.dpotrf(S, lower=1, clean=1, overwrite_a=1)
@@ -683,6 +685,8 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
         c2 = solve_triangular(L2, rhs2, lower=True, check_finite=False)
         ldL2 += 2.0 * float(np.log(np.diag(L2)).sum())
         G += c2.T @ c2
+        if modes:
+            L21 = A21R.multiply(lamr[:, None]).tocsr() if vector else (lamr.T @ A21R).tocsr()
     elif setup.mode == "nested":
         i2 = setup.order[1]
         lam2 = lams[i2]
@@ -738,6 +742,38 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
         out[setup.order[0]] = (u1 @ lam1.T).ravel()
     b = np.concatenate(out) if out else np.zeros(0)
     return {"deviance": dev, "beta": beta, "RX": RX, "cbeta": cbeta, "r2": r2, "sigma2": r2 / dof, "b": b}
+
+
+def _first_term_product(setup: GeneralSetup, lam1: np.ndarray, R1: np.ndarray) -> tuple[np.ndarray, Any]:
+    """K = A21 R1' R1 A21' (lower triangle, Q2 x Q2) and A21 R1' (sparse), with R1 = L_11^-1 Lambda_1'.
+
+    Both depend on the first term's theta only: points of a finite-difference stencil that move
+    the other terms' theta share them, so a few recent ones are kept in ``setup._k_cache``.
+    """
+    key = lam1.tobytes()
+    cache = setup._k_cache
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    A21 = setup.A21
+    J1, q1 = R1.shape[:2]
+    if q1 == 1:
+        vals = A21.data * R1[:, 0, 0][A21.indices]
+        A21R = type(A21)((vals, A21.indices, A21.indptr), shape=A21.shape)
+    else:
+        A21R = (A21 @ _blockdiag(np.swapaxes(R1, 1, 2))).tocsr()
+    if A21R.nnz >= DENSE_SHARE * A21R.shape[0] * A21R.shape[1]:
+        from scipy.linalg.blas import dsyrk
+
+        K = dsyrk(1.0, A21R.toarray(), lower=1)
+    else:
+        K = np.tril((A21R @ A21R.T).toarray())
+    Q2 = K.shape[0]
+    keep = max(2, min(8, int(64e6 // max(1, 8 * Q2 * Q2))))
+    while len(cache) >= keep:
+        cache.pop(next(iter(cache)))
+    cache[key] = (K, A21R)
+    return K, A21R
 
 
 def _deviance(ldL2: float, RX: np.ndarray, r2: float, n: int, p: int, reml: bool) -> tuple[float | None, int]:
