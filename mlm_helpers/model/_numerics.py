@@ -227,11 +227,16 @@ def newton_polish(fmany, x: np.ndarray, lb: np.ndarray) -> tuple[np.ndarray, Sto
         free = ~((x <= lb + 1e-12) & (g > 0))
         if not free.any():
             break
-        H = Hall[np.ix_(free, free)]
         try:
-            C = np.linalg.cholesky(H)
+            C = np.linalg.cholesky(Hall[np.ix_(free, free)])
         except np.linalg.LinAlgError:
-            break
+            # The stencil's Hessian (one-sided cross differences) is not positive definite: try
+            # the 4-point central one before giving up.
+            Hall = _full_hessian(fmany, x, free)
+            try:
+                C = np.linalg.cholesky(Hall[np.ix_(free, free)])
+            except np.linalg.LinAlgError:
+                break
         step = np.linalg.solve(C.T, np.linalg.solve(C, g[free]))
         if np.max(np.abs(step)) <= tol["xtol_rel"] * max(1.0, float(np.max(np.abs(x[free])))):
             break
@@ -251,8 +256,18 @@ def newton_polish(fmany, x: np.ndarray, lb: np.ndarray) -> tuple[np.ndarray, Sto
         if moved <= tol["xtol_rel"] * max(1.0, float(np.max(np.abs(x)))):
             break
     stop = _measures(x, g, Hall, lb, it)
+    if np.isnan(stop.scaled_gradient):  # the stencil's Hessian is not positive definite: the 4-point one
+        stop = _measures(x, g, _full_hessian(fmany, x, ~((x <= lb + 1e-12) & (g > 0))), lb, it)
     stop.deviance = dev
     return x, stop
+
+
+def _full_hessian(fmany, x: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """:func:`central_hessian` over the free coordinates, embedded in a (k, k) matrix."""
+    H = np.zeros((len(x), len(x)))
+    if free.any():
+        H[np.ix_(free, free)] = central_hessian(fmany, x, free)
+    return H
 
 
 def _measures(x: np.ndarray, g: np.ndarray, Hall: np.ndarray, lb: np.ndarray, iterations: int) -> Stop:
@@ -271,12 +286,7 @@ def _measures(x: np.ndarray, g: np.ndarray, Hall: np.ndarray, lb: np.ndarray, it
 
 def convergence_measures(fmany, x: np.ndarray, g: np.ndarray, lb: np.ndarray, iterations: int) -> Stop:
     """Projected gradient, scaled gradient (lme4's check) and Newton decrement at ``x``."""
-    free = ~((x <= lb + 1e-12) & (g > 0))
-    if not free.any():
-        return Stop(0.0, 0.0, 0.0, iterations)
-    H = np.zeros((len(x), len(x)))
-    H[np.ix_(free, free)] = central_hessian(fmany, x, free)
-    return _measures(x, g, H, lb, iterations)
+    return _measures(x, g, _full_hessian(fmany, x, ~((x <= lb + 1e-12) & (g > 0))), lb, iterations)
 
 
 def stop_converged(stop: Stop) -> bool:
