@@ -382,7 +382,8 @@ def minimise_theta(f: Callable[[np.ndarray], float], fmany: Callable[[np.ndarray
         x = np.asarray(x, float)
         h = 1e-7 * np.maximum(1.0, np.abs(x))
         v = fmany(np.vstack([x, x + np.diag(h)]))
-        return float(v[0]), (v[1:] - v[0]) / h
+        with np.errstate(invalid="ignore"):
+            return float(v[0]), (v[1:] - v[0]) / h
 
     def lbfgsb(x0: np.ndarray, tight: bool = False) -> optimize.OptimizeResult:
         if tight:

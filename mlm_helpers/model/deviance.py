@@ -120,6 +120,10 @@ def theta_index(pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> [a.tolist() for a in theta_index(np.tril(np.ones((2, 2), bool)))]
     [[0, 1, 1], [0, 0, 1]]
     """
+    key = (pattern.shape, pattern.tobytes())
+    hit = _THETA_INDEX.get(key)
+    if hit is not None:
+        return hit[0].copy(), hit[1].copy()
     rows, cols = [], []
     q = pattern.shape[0]
     for j in range(q):
@@ -127,7 +131,12 @@ def theta_index(pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             if pattern[i, j]:
                 rows.append(i)
                 cols.append(j)
-    return np.array(rows, dtype=int), np.array(cols, dtype=int)
+    out = np.array(rows, dtype=int), np.array(cols, dtype=int)
+    _THETA_INDEX[key] = out
+    return out[0].copy(), out[1].copy()
+
+
+_THETA_INDEX: dict = {}
 
 
 def theta_to_lambda(theta: np.ndarray, pattern: np.ndarray) -> np.ndarray:
@@ -609,6 +618,14 @@ def _rest_lambda(setup: GeneralSetup, lams: list[np.ndarray]):
                               for i in rest], format="csr")
 
 
+def _trisolve(L: np.ndarray, B: np.ndarray, trans: int = 0) -> np.ndarray:
+    """Solve L X = B (``trans=1``: L' X = B) for lower-triangular L: LAPACK's dtrtrs, no checks."""
+    from scipy.linalg.lapack import dtrtrs
+
+    X, info = dtrtrs(L, B, lower=1, trans=trans)
+    return X
+
+
 def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes: bool = True) -> dict | None:
     """Everything the estimates need at theta (None where the deviance is undefined).
 
@@ -626,8 +643,6 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
     >>> pc["b"].shape, round(pc["deviance"], 4)
     ((40,), 247.4946)
     """
-    from scipy.linalg import solve_triangular
-
     theta = np.asarray(theta, dtype=float)
     if setup.mode == "sparse":
         return _sparse_pieces(setup, theta, reml)
@@ -682,7 +697,7 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
         L2, info = lapack.dpotrf(S, lower=1, clean=1, overwrite_a=1)
         if info != 0:
             return None
-        c2 = solve_triangular(L2, rhs2, lower=True, check_finite=False)
+        c2 = _trisolve(L2, rhs2)
         ldL2 += 2.0 * float(np.log(np.diag(L2)).sum())
         G += c2.T @ c2
         if modes:
@@ -712,8 +727,8 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
         RX = np.linalg.cholesky(M[:p, :p])
     except np.linalg.LinAlgError:
         return None
-    cbeta = solve_triangular(RX, M[:p, p], lower=True, check_finite=False)
-    beta = solve_triangular(RX.T, cbeta, lower=False, check_finite=False)
+    cbeta = _trisolve(RX, M[:p, p])
+    beta = _trisolve(RX, cbeta, trans=1)
     r2 = float(M[p, p] - cbeta @ cbeta)
     dev, dof = _deviance(ldL2, RX, r2, n, p, reml)
     if dev is None:
@@ -725,7 +740,7 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
     v1 = c1 @ wb  # (J1, q1)
     out: list[np.ndarray] = [np.zeros(0)] * len(setup.patterns)
     if setup.mode == "dense":
-        u2 = solve_triangular(L2, c2 @ wb, lower=True, trans="T", check_finite=False)
+        u2 = _trisolve(L2, c2 @ wb, trans=1)
         v1 = v1 - (L21.T @ u2).reshape(J1, q1)
         b2 = lamr * u2 if isinstance(lamr, np.ndarray) else lamr @ u2
         start = 0

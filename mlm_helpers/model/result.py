@@ -485,9 +485,9 @@ class MixedResult:
         """Refit the model to many responses at once (a simulation study's inner loop).
 
         With the fast engine and one covariance parameter (a random intercept), all responses are
-        fitted together in one vectorised search; otherwise each is refitted in turn with
-        :meth:`refit` (the fast engine reuses the design's theta-free pieces, also for crossed and
-        nested models). No warnings are raised: the table records ``converged`` and ``singular``.
+        fitted together in one vectorised search. Otherwise the fast engine refits each in turn,
+        reusing the design's theta-free pieces (also for crossed and nested models) and starting
+        the search at this fit's theta; other engines run :meth:`refit` for each. No warnings are raised: the table records ``converged`` and ``singular``.
 
         Parameters
         ----------
@@ -537,8 +537,21 @@ class MixedResult:
             out["converged"] = est["converged"]
             return pd.DataFrame(out)
         rows = []
+        fast = self.engine == "fast" and state is not None
+        if fast:
+            from .engines.fast import refit_model
         for y in Y:
-            r = self.refit(y, reml=reml, warn=False)
+            if fast:
+                # The design's theta-free pieces are reused and the search starts at this fit's
+                # theta (a warm start: simulated responses are near the fitted model).
+                if not np.all(np.isfinite(y)):
+                    raise MLMInputError("refit_many(Y): a response has missing or infinite values.")
+                with one_blas_thread():
+                    raw = refit_model(self._model, state, y, reml, theta0=self._raw.theta)
+                r = MixedResult(self._model, raw, reml=reml, engine="fast", formula=self.formula, data=self._data,
+                                ddf="satterthwaite")
+            else:
+                r = self.refit(y, reml=reml, warn=False)
             se = np.sqrt(np.diag(r._raw.vcov_beta))  # Wald se: no df needed here
             row = {"loglik": r.loglik, **dict(zip(names, r._raw.beta, strict=True)),
                    **{f"se_{n}": v for n, v in zip(names, se, strict=True)}}
