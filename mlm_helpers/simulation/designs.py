@@ -399,8 +399,8 @@ def crossed_coverage(
     Examples
     --------
     >>> tab = crossed_coverage(6, n_subjects=20, n_reps=20, seed=1)
-    >>> tab.shape, bool(tab["converged"].all()), bool((tab["df"] < 10).all())
-    ((20, 9), True, True)
+    >>> tab.shape, bool(tab["converged"].all()), round(float(tab["df"].median()))  # 6 items: 4 df
+    ((20, 9), True, 4)
     """
     from ..model.fitting import fit
 
