@@ -17,7 +17,7 @@ from .optsummary import TOLERANCES
 
 __all__ = ["LOG2PI", "GOLDEN", "chol_batched", "forward_batched", "central_gradient", "central_hessian",
            "golden_section", "THETA_GRID", "Stop", "newton_polish", "convergence_measures",
-           "stop_converged", "stencil_batched", "grad_hess_batched",
+           "stop_converged", "stencil_batched", "grad_hess_batched", "derivatives",
            "relative_factor", "minimise_theta"]
 
 LOG2PI = float(np.log(2 * np.pi))
@@ -169,6 +169,42 @@ class Stop:
     scaled_gradient: float
     decrement: float
     iterations: int
+    deviance: float = float("nan")
+
+
+def derivatives(fmany: Callable[[np.ndarray], np.ndarray], x: np.ndarray, lb: np.ndarray,
+                rel_step: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """Value, central-difference gradient and Hessian at ``x`` from one batched call of ``fmany``.
+
+    The points are those of :func:`stencil_batched` (``full=False``): the centre, ``x +- h e_a``
+    and ``x + h e_a + h e_c`` for each pair, 1 + 2k + k(k-1)/2 evaluations in all (6 for two
+    parameters, where a gradient and a 4-point-per-pair Hessian take 18). The gradient is
+    :func:`central_gradient`'s: a coordinate whose lower point would cross its bound uses the bound
+    itself. The Hessian uses the points beyond a bound as they are (the profiled deviance is
+    defined there: it is even in the sign of each column of Lambda).
+
+    Examples
+    --------
+    >>> f = lambda pts: pts[:, 0] ** 2 + 3 * pts[:, 0] * pts[:, 1]
+    >>> v, g, H = derivatives(f, np.array([1.0, 1.0]), np.full(2, -np.inf), 1e-4)
+    >>> round(v, 6), np.round(g, 6).tolist(), np.round(H, 4).tolist()
+    (4.0, [5.0, 3.0], [[2.0, 3.0], [3.0, 0.0]])
+    """
+    x = np.asarray(x, dtype=float)
+    k = len(x)
+    h = rel_step * np.maximum(1.0, np.abs(x))
+    pts, pairs = stencil_batched(x[None], h[None], k, full=False)
+    low = np.flatnonzero(x - h < lb)  # lower points that cross a bound: the gradient uses the bound
+    clipped = np.repeat(x[None], len(low), axis=0)
+    clipped[np.arange(len(low)), low] = lb[low]
+    v = fmany(np.concatenate([pts[0], clipped]))
+    f = v[None, : pts.shape[1]]
+    g, H = grad_hess_batched(f, h[None], k, pairs, full=False)
+    g = g[0]
+    if len(low):
+        fp = f[0, 1 + 2 * low]
+        g[low] = (fp - v[pts.shape[1]:]) / (h[low] + x[low] - lb[low])
+    return float(f[0, 0]), g, H[0]
 
 
 def newton_polish(fmany, x: np.ndarray, lb: np.ndarray) -> tuple[np.ndarray, Stop]:
@@ -176,25 +212,31 @@ def newton_polish(fmany, x: np.ndarray, lb: np.ndarray) -> tuple[np.ndarray, Sto
 
     Gradients are central differences with a relative step ``fd_step`` (accurate to about 1e-8 of
     the curvature, so theta is pinned down far below the flatness of the deviance, which only
-    fixes theta to about the square root of the rounding error). A step is kept when the deviance
-    does not rise beyond rounding; otherwise it is halved. The returned stop record holds the
-    projected gradient, lme4's scaled gradient and the Newton decrement at the final point.
+    fixes theta to about the square root of the rounding error); value, gradient and Hessian come
+    from one stencil (:func:`derivatives`). A step is kept when the deviance does not rise beyond
+    rounding; otherwise it is halved. The returned stop record holds the projected gradient,
+    lme4's scaled gradient and the Newton decrement at the final point (from the final stencil's
+    Hessian), and the deviance there.
     """
     tol = TOLERANCES
     x = np.array(x, dtype=float)
-    dev, g = central_gradient(fmany, x, lb, tol["fd_step"])
+    dev, g, Hall = derivatives(fmany, x, lb, tol["fd_step"])
     noise = 1e-12 * max(1.0, abs(dev))
-    H = None
     it = 0
     for it in range(1, 31):  # noqa: B007 - the count is reported
         free = ~((x <= lb + 1e-12) & (g > 0))
         if not free.any():
             break
-        H = central_hessian(fmany, x, free)
         try:
-            C = np.linalg.cholesky(H)
+            C = np.linalg.cholesky(Hall[np.ix_(free, free)])
         except np.linalg.LinAlgError:
-            break
+            # The stencil's Hessian (one-sided cross differences) is not positive definite: try
+            # the 4-point central one before giving up.
+            Hall = _full_hessian(fmany, x, free)
+            try:
+                C = np.linalg.cholesky(Hall[np.ix_(free, free)])
+            except np.linalg.LinAlgError:
+                break
         step = np.linalg.solve(C.T, np.linalg.solve(C, g[free]))
         if np.max(np.abs(step)) <= tol["xtol_rel"] * max(1.0, float(np.max(np.abs(x[free])))):
             break
@@ -203,33 +245,48 @@ def newton_polish(fmany, x: np.ndarray, lb: np.ndarray) -> tuple[np.ndarray, Sto
             trial = x.copy()
             trial[free] -= t * step
             trial = np.maximum(trial, lb)
-            dev_t, g_t = central_gradient(fmany, trial, lb, tol["fd_step"])
+            dev_t, g_t, H_t = derivatives(fmany, trial, lb, tol["fd_step"])
             if dev_t <= dev + noise:
                 break
             t /= 2
         else:
             break
         moved = np.max(np.abs(trial - x))
-        x, dev, g = trial, dev_t, g_t
+        x, dev, g, Hall = trial, dev_t, g_t, H_t
         if moved <= tol["xtol_rel"] * max(1.0, float(np.max(np.abs(x)))):
             break
-    return x, convergence_measures(fmany, x, g, lb, it)
+    stop = _measures(x, g, Hall, lb, it)
+    if np.isnan(stop.scaled_gradient):  # the stencil's Hessian is not positive definite: the 4-point one
+        stop = _measures(x, g, _full_hessian(fmany, x, ~((x <= lb + 1e-12) & (g > 0))), lb, it)
+    stop.deviance = dev
+    return x, stop
 
 
-def convergence_measures(fmany, x: np.ndarray, g: np.ndarray, lb: np.ndarray, iterations: int) -> Stop:
-    """Projected gradient, scaled gradient (lme4's check) and Newton decrement at ``x``."""
+def _full_hessian(fmany, x: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """:func:`central_hessian` over the free coordinates, embedded in a (k, k) matrix."""
+    H = np.zeros((len(x), len(x)))
+    if free.any():
+        H[np.ix_(free, free)] = central_hessian(fmany, x, free)
+    return H
+
+
+def _measures(x: np.ndarray, g: np.ndarray, Hall: np.ndarray, lb: np.ndarray, iterations: int) -> Stop:
     free = ~((x <= lb + 1e-12) & (g > 0))
     if not free.any():
         return Stop(0.0, 0.0, 0.0, iterations)
     gf = g[free]
     grad = float(np.max(np.abs(gf)))
-    H = central_hessian(fmany, x, free)
     try:
-        C = np.linalg.cholesky(H)
+        C = np.linalg.cholesky(Hall[np.ix_(free, free)])
     except np.linalg.LinAlgError:
         return Stop(grad, np.nan, np.nan, iterations)
     scaled = np.linalg.solve(C, gf)
     return Stop(grad, float(np.max(np.abs(scaled))), float(scaled @ scaled) / 2, iterations)
+
+
+def convergence_measures(fmany, x: np.ndarray, g: np.ndarray, lb: np.ndarray, iterations: int) -> Stop:
+    """Projected gradient, scaled gradient (lme4's check) and Newton decrement at ``x``."""
+    return _measures(x, g, _full_hessian(fmany, x, ~((x <= lb + 1e-12) & (g > 0))), lb, iterations)
 
 
 def stop_converged(stop: Stop) -> bool:
@@ -298,10 +355,11 @@ def minimise_theta(f: Callable[[np.ndarray], float], fmany: Callable[[np.ndarray
                    fallback_scales: tuple[float, ...] = (0.3, 3.0)) -> tuple[np.ndarray, Stop]:
     """Minimise a profiled deviance over theta (the engines' search, written once).
 
-    L-BFGS-B with central-difference gradients from ``start``; a restart from its stop when the
-    gradient is not small; restarts with a standard deviation that stopped at 0 moved inside (a
-    false stop on the boundary); tiny standard deviations set to 0 where that is no worse; the
-    Newton polish. If the stop is not a converged minimum, the search runs again from
+    L-BFGS-B with forward-difference gradients from ``start``; restarts with a standard deviation
+    that stopped at 0 moved inside (a false stop on the boundary); tiny standard deviations set to
+    0 where that is no worse; the Newton polish (:func:`newton_polish`, central differences). When
+    the polish does not reach a converged minimum, L-BFGS-B restarts from its stop with tight
+    tolerances and central-difference gradients, and the polish runs again. If the stop is not a converged minimum, the search runs again from
     ``scale x identity`` for each of ``fallback_scales`` and keeps the first converged stop that is
     no worse. ``diag`` marks the standard deviations among the entries of theta and ``cols`` the
     column of Lambda each entry is in. What ran is appended to ``restarts``.
@@ -318,17 +376,24 @@ def minimise_theta(f: Callable[[np.ndarray], float], fmany: Callable[[np.ndarray
     bounds = [(b if np.isfinite(b) else None, None) for b in lb]
     fg = lambda x: central_gradient(fmany, np.asarray(x, float), lb, 1e-6)  # noqa: E731
 
-    def search(x_start: np.ndarray, log: list[str]) -> tuple[np.ndarray, Stop, float]:
-        best = optimize.minimize(fg, x_start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
-        _, g = fg(best.x)
-        free = ~((best.x <= lb + 1e-12) & (g > 0))
-        if free.any() and np.max(np.abs(g[free])) > 1e-3:
-            # Restart from the stop, which escapes an early, flat stop.
-            res2 = optimize.minimize(fg, best.x, jac=True, method="L-BFGS-B", bounds=bounds,
+    def fg_forward(x: np.ndarray) -> tuple[float, np.ndarray]:
+        # Forward differences (k + 1 evaluations): accurate enough to steer the search, which the
+        # Newton polish finishes with central differences.
+        x = np.asarray(x, float)
+        h = 1e-7 * np.maximum(1.0, np.abs(x))
+        v = fmany(np.vstack([x, x + np.diag(h)]))
+        with np.errstate(invalid="ignore"):
+            return float(v[0]), (v[1:] - v[0]) / h
+
+    def lbfgsb(x0: np.ndarray, tight: bool = False) -> optimize.OptimizeResult:
+        if tight:
+            return optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                                      options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 1000})
-            log.append(f"L-BFGS-B restarted from its stop (gradient {np.max(np.abs(g[free])):.1e})")
-            if res2.fun <= best.fun:
-                best = res2
+        return optimize.minimize(fg_forward, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                 options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-4})
+
+    def search(x_start: np.ndarray, log: list[str]) -> tuple[np.ndarray, Stop, float]:
+        best = lbfgsb(x_start)
         # A standard deviation stuck at its bound 0 can be a false stop (the optimiser walked into the
         # boundary from the start, leaving other entries to do the work): restart with it moved
         # inside, from a few points, and keep the better optimum.
@@ -343,7 +408,7 @@ def minimise_theta(f: Callable[[np.ndarray], float], fmany: Callable[[np.ndarray
                 x0[stuck] = scale * max(1e-2, float(np.median(best.x[diag]))) \
                     if np.any(best.x[diag] > 1e-3) else scale
                 x0[np.isin(cols, stuck_cols) & ~diag] = 0.0
-                res3 = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
+                res3 = lbfgsb(x0)
                 log.append(f"restart with theta{[int(i) for i in stuck]} moved inside (x{scale:g}): "
                            + ("better" if res3.fun < best.fun - 1e-8 else "no better"))
                 if res3.fun < best.fun - 1e-8:
@@ -351,16 +416,33 @@ def minimise_theta(f: Callable[[np.ndarray], float], fmany: Callable[[np.ndarray
                     break
             if not improved:
                 break
-        x = np.array(best.x, dtype=float)
-        # Snap tiny standard deviations to the boundary when that is no worse (lme4 reports 0).
-        for i in np.flatnonzero(diag & (np.abs(x) < 1e-4)):
-            trial = x.copy()
-            trial[i] = 0.0
-            if f(trial) <= best.fun + tol["boundary_tol"]:
-                x = trial
-                log.append(f"theta[{i}] set to the boundary 0 (no worse)")
-        x, stop_x = newton_polish(fmany, x, lb)
-        return x, stop_x, f(x)
+
+        def finish(res: optimize.OptimizeResult) -> tuple[np.ndarray, Stop]:
+            x = np.array(res.x, dtype=float)
+            # Snap tiny standard deviations to the boundary when that is no worse (lme4 reports 0).
+            for i in np.flatnonzero(diag & (np.abs(x) < 1e-4)):
+                trial = x.copy()
+                trial[i] = 0.0
+                if f(trial) <= res.fun + tol["boundary_tol"]:
+                    x = trial
+                    log.append(f"theta[{i}] set to the boundary 0 (no worse)")
+            return newton_polish(fmany, x, lb)
+
+        x, stop_x = finish(best)
+        if not stop_converged(stop_x):
+            # The polish did not reach a converged minimum from the stop (an early, flat stop):
+            # restart L-BFGS-B from the better of the two points with tight tolerances and
+            # central-difference gradients, and polish again.
+            x_from = x if stop_x.deviance <= best.fun else best.x
+            res2 = lbfgsb(x_from, tight=True)
+            x2, stop2 = finish(res2)
+            better = stop2.deviance <= stop_x.deviance + tol["boundary_tol"] or stop_converged(stop2)
+            log.append(f"L-BFGS-B restarted from its stop (polish not converged: gradient {stop_x.gradient:.1e}); "
+                       + ("kept" if better else "not kept"))
+            if better:
+                x, stop_x = x2, stop2
+        dev = stop_x.deviance if np.isfinite(stop_x.deviance) else f(x)
+        return x, stop_x, dev
 
     theta, stop, dev = search(np.asarray(start, float), restarts)
     if not stop_converged(stop):

@@ -53,6 +53,7 @@ from .._threads import single_blas_thread
 from ..errors import MLMInputError
 from ._numerics import grad_hess_batched, stencil_batched
 from .deviance import (
+    GeneralSetup,
     deviance_pieces,
     general_pieces,
     general_setup,
@@ -119,12 +120,17 @@ def _profile(res: FittedModel):
             pc = deviance_pieces(thetas, ss, res.reml)
             return pc.deviance, pc.r2 / m, pc.XtXa
     else:
-        setup = general_setup(model)
+        # The fast engine's theta-free pieces when the result carries them (a refit in a
+        # simulation loop then pays for the stencil only).
+        state = res._raw.state
+        setup = state if (isinstance(state, GeneralSetup) and state.X.shape == model.X.shape
+                          and np.array_equal(state.y, model.y) and np.array_equal(state.X, model.X)) \
+            else general_setup(model)
 
         def f(thetas: np.ndarray):
             dev, s2, xx = [], [], []
             for t in thetas:
-                pc = general_pieces(setup, t, res.reml)
+                pc = general_pieces(setup, t, res.reml, modes=False)
                 if pc is None:
                     dev.append(np.inf)
                     s2.append(np.nan)

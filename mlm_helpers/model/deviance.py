@@ -120,6 +120,10 @@ def theta_index(pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> [a.tolist() for a in theta_index(np.tril(np.ones((2, 2), bool)))]
     [[0, 1, 1], [0, 0, 1]]
     """
+    key = (pattern.shape, pattern.tobytes())
+    hit = _THETA_INDEX.get(key)
+    if hit is not None:
+        return hit[0].copy(), hit[1].copy()
     rows, cols = [], []
     q = pattern.shape[0]
     for j in range(q):
@@ -127,7 +131,12 @@ def theta_index(pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             if pattern[i, j]:
                 rows.append(i)
                 cols.append(j)
-    return np.array(rows, dtype=int), np.array(cols, dtype=int)
+    out = np.array(rows, dtype=int), np.array(cols, dtype=int)
+    _THETA_INDEX[key] = out
+    return out[0].copy(), out[1].copy()
+
+
+_THETA_INDEX: dict = {}
 
 
 def theta_to_lambda(theta: np.ndarray, pattern: np.ndarray) -> np.ndarray:
@@ -439,6 +448,10 @@ class GeneralSetup:
     parent: Any = None  # nested: level of the second factor of each first-factor level
     A21b: Any = None  # nested: (J1, q2, q1) blocks of A21
     Z: Any = None  # sparse mode: the whole Z (model order)
+    a22_diag: np.ndarray | None = None  # dense mode: the diagonal of A22 when A22 is diagonal
+    #: dense mode: A21 Lambda_1 M_1^-1 Lambda_1' A21' (lower triangle) and A21 Lambda_1 L_11^-T by
+    #: Lambda_1, a few recent ones (they depend on the first term's theta only)
+    _k_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_theta(self) -> int:
@@ -567,8 +580,13 @@ def general_setup(model, *, X: np.ndarray | None = None, y: np.ndarray | None = 
                 mode = "sparse"
                 A22 = None
                 Zfull = sparse.hstack([_sparse_z(b.codes, b.Z, b.n_levels) for b in blocks], format="csc")
+    a22_diag = None
+    if mode == "dense":
+        d22 = np.diag(A22).copy()
+        if np.count_nonzero(A22) == np.count_nonzero(d22):
+            a22_diag = d22
     return GeneralSetup(X, y, patterns, n_levels, qs, order, mode, codes1, Z1, A11, Z1W, Zr, A21, A22, ZrW,
-                        W.T @ W, a21_rows, parent, A21b, Zfull)
+                        W.T @ W, a21_rows, parent, A21b, Zfull, a22_diag)
 
 
 def _split_theta(setup: GeneralSetup, theta: np.ndarray) -> list[np.ndarray]:
@@ -600,6 +618,14 @@ def _rest_lambda(setup: GeneralSetup, lams: list[np.ndarray]):
                               for i in rest], format="csr")
 
 
+def _trisolve(L: np.ndarray, B: np.ndarray, trans: int = 0) -> np.ndarray:
+    """Solve L X = B (``trans=1``: L' X = B) for lower-triangular L: LAPACK's dtrtrs, no checks."""
+    from scipy.linalg.lapack import dtrtrs
+
+    X, info = dtrtrs(L, B, lower=1, trans=trans)
+    return X
+
+
 def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes: bool = True) -> dict | None:
     """Everything the estimates need at theta (None where the deviance is undefined).
 
@@ -617,8 +643,6 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
     >>> pc["b"].shape, round(pc["deviance"], 4)
     ((40,), 247.4946)
     """
-    from scipy.linalg import solve_triangular
-
     theta = np.asarray(theta, dtype=float)
     if setup.mode == "sparse":
         return _sparse_pieces(setup, theta, reml)
@@ -651,38 +675,33 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
     lamr: Any = None
     if setup.mode == "dense":
         lamr = _rest_lambda(setup, lams)
-        A21 = setup.A21
-        if isinstance(lamr, np.ndarray):
-            if q1 == 1:
-                vals = A21.data * lamr[setup.a21_rows] * R1[:, 0, 0][A21.indices]
-                L21 = type(A21)((vals, A21.indices, A21.indptr), shape=A21.shape)
+        K, A21R = _first_term_product(setup, lam1, R1)
+        Q2 = K.shape[0]
+        vector = isinstance(lamr, np.ndarray)
+        if vector:
+            # S = Lambda_r'(A22 - K) Lambda_r + I, the lower triangle (all that dpotrf reads)
+            S = K * (-lamr[:, None])
+            S *= lamr[None, :]
+            if setup.a22_diag is not None:
+                S[np.arange(Q2), np.arange(Q2)] += lamr * lamr * setup.a22_diag
             else:
-                L21 = (A21 @ _blockdiag(np.swapaxes(R1, 1, 2))).multiply(lamr[:, None]).tocsr()
-            S = lamr[:, None] * setup.A22 * lamr[None, :]
-            rhs2 = lamr[:, None] * setup.ZrW
+                S += lamr[:, None] * setup.A22 * lamr[None, :]
+            rhs2 = lamr[:, None] * (setup.ZrW - A21R @ c1f)
         else:
-            L21 = lamr.T @ A21 @ _blockdiag(np.swapaxes(R1, 1, 2))
-            S = np.asarray(lamr.T @ (lamr.T @ setup.A22).T)
-            rhs2 = np.asarray(lamr.T @ setup.ZrW)
-        Q2 = S.shape[0]
+            Kf = K + np.tril(K, -1).T
+            S = np.asarray(lamr.T @ (lamr.T @ (setup.A22 - Kf)).T)
+            rhs2 = np.asarray(lamr.T @ (setup.ZrW - A21R @ c1f))
         S[np.arange(Q2), np.arange(Q2)] += 1.0
-        if L21.nnz >= DENSE_SHARE * L21.shape[0] * L21.shape[1]:
-            from scipy.linalg.blas import dsyrk
-
-            L21d = L21.toarray()
-            S -= dsyrk(1.0, L21d, lower=1)  # the lower triangle: all that the factorisation reads
-            rhs2 -= L21d @ c1f
-        else:
-            S -= (L21 @ L21.T).toarray()
-            rhs2 -= L21 @ c1f
         from scipy.linalg import lapack
 
         L2, info = lapack.dpotrf(S, lower=1, clean=1, overwrite_a=1)
         if info != 0:
             return None
-        c2 = solve_triangular(L2, rhs2, lower=True, check_finite=False)
+        c2 = _trisolve(L2, rhs2)
         ldL2 += 2.0 * float(np.log(np.diag(L2)).sum())
         G += c2.T @ c2
+        if modes:
+            L21 = A21R.multiply(lamr[:, None]).tocsr() if vector else (lamr.T @ A21R).tocsr()
     elif setup.mode == "nested":
         i2 = setup.order[1]
         lam2 = lams[i2]
@@ -708,8 +727,8 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
         RX = np.linalg.cholesky(M[:p, :p])
     except np.linalg.LinAlgError:
         return None
-    cbeta = solve_triangular(RX, M[:p, p], lower=True, check_finite=False)
-    beta = solve_triangular(RX.T, cbeta, lower=False, check_finite=False)
+    cbeta = _trisolve(RX, M[:p, p])
+    beta = _trisolve(RX, cbeta, trans=1)
     r2 = float(M[p, p] - cbeta @ cbeta)
     dev, dof = _deviance(ldL2, RX, r2, n, p, reml)
     if dev is None:
@@ -721,7 +740,7 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
     v1 = c1 @ wb  # (J1, q1)
     out: list[np.ndarray] = [np.zeros(0)] * len(setup.patterns)
     if setup.mode == "dense":
-        u2 = solve_triangular(L2, c2 @ wb, lower=True, trans="T", check_finite=False)
+        u2 = _trisolve(L2, c2 @ wb, trans=1)
         v1 = v1 - (L21.T @ u2).reshape(J1, q1)
         b2 = lamr * u2 if isinstance(lamr, np.ndarray) else lamr @ u2
         start = 0
@@ -738,6 +757,38 @@ def general_pieces(setup: GeneralSetup, theta: np.ndarray, reml: bool, *, modes:
         out[setup.order[0]] = (u1 @ lam1.T).ravel()
     b = np.concatenate(out) if out else np.zeros(0)
     return {"deviance": dev, "beta": beta, "RX": RX, "cbeta": cbeta, "r2": r2, "sigma2": r2 / dof, "b": b}
+
+
+def _first_term_product(setup: GeneralSetup, lam1: np.ndarray, R1: np.ndarray) -> tuple[np.ndarray, Any]:
+    """K = A21 R1' R1 A21' (lower triangle, Q2 x Q2) and A21 R1' (sparse), with R1 = L_11^-1 Lambda_1'.
+
+    Both depend on the first term's theta only: points of a finite-difference stencil that move
+    the other terms' theta share them, so a few recent ones are kept in ``setup._k_cache``.
+    """
+    key = lam1.tobytes()
+    cache = setup._k_cache
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    A21 = setup.A21
+    J1, q1 = R1.shape[:2]
+    if q1 == 1:
+        vals = A21.data * R1[:, 0, 0][A21.indices]
+        A21R = type(A21)((vals, A21.indices, A21.indptr), shape=A21.shape)
+    else:
+        A21R = (A21 @ _blockdiag(np.swapaxes(R1, 1, 2))).tocsr()
+    if A21R.nnz >= DENSE_SHARE * A21R.shape[0] * A21R.shape[1]:
+        from scipy.linalg.blas import dsyrk
+
+        K = dsyrk(1.0, A21R.toarray(), lower=1)
+    else:
+        K = np.tril((A21R @ A21R.T).toarray())
+    Q2 = K.shape[0]
+    keep = max(2, min(8, int(64e6 // max(1, 8 * Q2 * Q2))))
+    while len(cache) >= keep:
+        cache.pop(next(iter(cache)))
+    cache[key] = (K, A21R)
+    return K, A21R
 
 
 def _deviance(ldL2: float, RX: np.ndarray, r2: float, n: int, p: int, reml: bool) -> tuple[float | None, int]:

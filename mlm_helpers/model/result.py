@@ -481,11 +481,13 @@ class MixedResult:
     def refit_many(self, Y: np.ndarray, *, reml: bool | None = None) -> pd.DataFrame:
         """Refit the model to many responses at once (a simulation study's inner loop).
 
-        With the fast engine (one grouping factor), all responses are fitted together: one
-        vectorised search for a random intercept; batched Newton steps from this fit's estimates for
-        several covariance parameters (random slopes), any response they do not settle refitted on
-        its own. Otherwise each is refitted in turn with :meth:`refit` (the fast engine reuses the design's
-        theta-free pieces, also for crossed and nested models). No warnings are raised: the table records ``converged`` and ``singular``.
+        With the fast engine and one grouping factor, all responses are fitted together: one
+        vectorised search for a random intercept; batched Newton steps from this fit's estimates
+        for several covariance parameters (random slopes), any response they do not settle refitted
+        on its own. With several grouping factors the fast engine refits each in turn, reusing the
+        design's theta-free pieces and starting the search at this fit's theta; other engines run
+        :meth:`refit` for each. No warnings are raised: the table records ``converged`` and
+        ``singular``.
 
         Parameters
         ----------
@@ -514,11 +516,11 @@ class MixedResult:
             raise MLMInputError(f"refit_many(Y) needs an array of shape (R, {self.nobs}); got {Y.shape}.")
         reml = self.reml if reml is None else bool(reml)
         names = list(self._model.x_names)
+        state = self._raw.state
         if self._batched_refits():
             from .deviance import response_parts, theta_index
             from .engines.fast import fit_fast_many
 
-            state = self._raw.state
             ss = state.with_response(*response_parts(self._model, Y))
             theta0 = None if state.n_theta == 1 else np.asarray(self.theta, float)
             with one_blas_thread():
@@ -547,8 +549,21 @@ class MixedResult:
             out["converged"] = est["converged"]
             return pd.DataFrame(out)
         rows = []
+        fast = self.engine == "fast" and state is not None
+        if fast:
+            from .engines.fast import refit_model
         for y in Y:
-            r = self.refit(y, reml=reml, warn=False)
+            if fast:
+                # The design's theta-free pieces are reused and the search starts at this fit's
+                # theta (a warm start: simulated responses are near the fitted model).
+                if not np.all(np.isfinite(y)):
+                    raise MLMInputError("refit_many(Y): a response has missing or infinite values.")
+                with one_blas_thread():
+                    raw = refit_model(self._model, state, y, reml, theta0=self._raw.theta)
+                r = MixedResult(self._model, raw, reml=reml, engine="fast", formula=self.formula, data=self._data,
+                                ddf="satterthwaite")
+            else:
+                r = self.refit(y, reml=reml, warn=False)
             se = np.sqrt(np.diag(r._raw.vcov_beta))  # Wald se: no df needed here
             row = {"loglik": r.loglik, **dict(zip(names, r._raw.beta, strict=True)),
                    **{f"se_{n}": v for n, v in zip(names, se, strict=True)}}

@@ -6,6 +6,8 @@ Tools for chapters 08 and 09:
   factor is nested in another, crossed with it, or partially crossed;
 - :func:`simulate_crossed` and :func:`simulate_three_level` draw data with known
   variance components (the truth is in ``df.attrs["truth"]``);
+- :func:`crossed_coverage` and :func:`ignored_level_se` are the simulation studies of chapters
+  08 and 09: thousands of refits of a crossed or three-level model on one design;
 
 Fit such data with :func:`mlm_helpers.fit` (its fast engine fits crossed and nested models); in
 simulation loops, ``result.refit(y)`` or ``result.refit_many(Y)`` reuse the design.
@@ -20,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
 
@@ -32,6 +35,8 @@ __all__ = [
     "nesting_structure",
     "simulate_crossed",
     "simulate_three_level",
+    "crossed_coverage",
+    "ignored_level_se",
 ]
 
 
@@ -306,3 +311,209 @@ def simulate_three_level(
 
 
 # ---------------------------------------------------------------------------- fitting
+def _refit_term(result, Y: np.ndarray, term: str, truth: float, level: float) -> pd.DataFrame:
+    """Refit ``result`` (fast engine) to each response in ``Y``; the estimate, SE and Satterthwaite
+    df of ``term`` and whether the t (Satterthwaite df) and z (Wald) intervals cover ``truth``.
+
+    The design's theta-free pieces are reused and every search starts at the first fit's theta.
+    """
+    import dataclasses
+
+    from scipy import stats
+
+    from .._threads import one_blas_thread
+    from ..inference.ddf import _satt_df, satterthwaite_parts
+    from ..model.engines.fast import refit_model
+    from ..model.result import MixedResult
+
+    k = list(result.model.x_names).index(term)
+    L = np.eye(len(result.model.x_names))[[k]]
+    z = stats.norm.ppf(0.5 + level / 2)
+    rows = []
+    for y in Y:
+        with one_blas_thread():
+            raw = refit_model(result.model, result._raw.state, y, True, theta0=result.theta)
+        r = MixedResult(dataclasses.replace(result.model, y=y), raw, reml=True, engine="fast",
+                        formula=result.formula, data=result.data, ddf="satterthwaite")
+        parts = satterthwaite_parts(r)
+        est, se = float(raw.beta[k]), float(np.sqrt(parts.vcov[k, k]))
+        df = float(_satt_df(parts, L)[0])
+        t = stats.t.ppf(0.5 + level / 2, df) if np.isfinite(df) else z
+        rows.append({"estimate": est, "se": se, "df": df, "covered_t": abs(est - truth) <= t * se,
+                     "covered_z": abs(est - truth) <= z * se, "singular": r.is_singular,
+                     "converged": r.converged})
+    return pd.DataFrame(rows)
+
+
+def _level(level: object) -> float:
+    if isinstance(level, bool) or not isinstance(level, Real | np.floating) or not 0 < float(level) < 1:
+        raise MLMInputError(f"level must be a number strictly between 0 and 1, such as 0.95; got {level!r}.")
+    return float(level)
+
+
+def crossed_coverage(
+    n_items: int | Sequence[int],
+    n_subjects: int = 50,
+    n_reps: int = 1000,
+    *,
+    effect: float = 0.5,
+    tau_subject: float = 1.0,
+    tau_item: float = 0.25,
+    sigma2: float = 1.0,
+    level: float = 0.95,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """Coverage of a crossed model's item-level fixed effect when there are few items.
+
+    Every subject responds to every item, and a condition ``x`` (-0.5 for half of the items,
+    +0.5 for the other half) varies between items only, as in a psycholinguistic experiment:
+    :math:`y_i = \\gamma_0 + \\gamma_1 x_{k[i]} + u_{j[i]} + v_{k[i]} + e_i` with
+    :math:`\\gamma_0 = 0`, :math:`u_j \\sim N(0, \\tau_u)` for subject :math:`j`,
+    :math:`v_k \\sim N(0, \\tau_v)` for item :math:`k` and :math:`e_i \\sim N(0, \\sigma^2)`.
+    Each replication draws new effects and residuals on the same design and refits
+    ``y ~ x + (1 | subject) + (1 | item)`` (REML, the fast engine, reusing the design).
+
+    Parameters
+    ----------
+    n_items : int or sequence of int
+        Number of items (at least 4); several values give one block of replications each.
+    n_subjects : int
+        Number of subjects (at least 2).
+    n_reps : int
+        Replications per number of items.
+    effect, tau_subject, tau_item, sigma2 : float
+        The true effect of ``x`` and the variances.
+    level : float
+        Confidence level of the intervals.
+    seed : int, optional
+        Seed of the draws.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per replication: ``n_items``, ``rep``, the ``estimate`` of the effect, its ``se``,
+        the Satterthwaite ``df``, ``covered_t`` (the interval with the Satterthwaite df, the
+        default of ``result.fixed``), ``covered_z`` (Wald z, estimate +- 1.96 se),
+        ``singular`` and ``converged``.
+
+    Examples
+    --------
+    >>> tab = crossed_coverage(6, n_subjects=20, n_reps=20, seed=1)
+    >>> tab.shape, bool(tab["converged"].all()), round(float(tab["df"].median()))  # 6 items: 4 df
+    ((20, 9), True, 4)
+    """
+    from ..model.fitting import fit
+
+    items = [n_items] if isinstance(n_items, Integral | np.integer) and not isinstance(n_items, bool) \
+        else list(n_items) if isinstance(n_items, Sequence) else [n_items]
+    items = [_int("n_items", i, 4) for i in items]
+    S = _int("n_subjects", n_subjects, 2)
+    R = _int("n_reps", n_reps, 1)
+    effect = _num("effect", effect)
+    tau_s, tau_i, sigma2 = _var("tau_subject", tau_subject), _var("tau_item", tau_item), _var("sigma2", sigma2)
+    if sigma2 == 0:
+        raise MLMInputError("sigma2 must be greater than 0.")
+    level = _level(level)
+    rng = np.random.default_rng(seed)
+    out = []
+    for n_i in items:
+        subj = np.repeat(np.arange(S), n_i)
+        item = np.tile(np.arange(n_i), S)
+        x_item = np.where(np.arange(n_i) % 2 == 0, -0.5, 0.5)
+        x = x_item[item]
+
+        def draw(reps: int, subj=subj, item=item, x=x, n_i=n_i) -> np.ndarray:
+            u = rng.normal(0, np.sqrt(tau_s), (reps, S))
+            v = rng.normal(0, np.sqrt(tau_i), (reps, n_i))
+            e = rng.normal(0, np.sqrt(sigma2), (reps, S * n_i))
+            return effect * x + u[:, subj] + v[:, item] + e
+
+        Y = draw(R)
+        data = pd.DataFrame({"subject": [f"s{j:03d}" for j in subj], "item": [f"i{k:02d}" for k in item],
+                             "x": x, "y": Y[0]})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            first = fit("y ~ x + (1 | subject) + (1 | item)", data)
+        tab = _refit_term(first, Y, "x", effect, level)
+        tab.insert(0, "rep", np.arange(R))
+        tab.insert(0, "n_items", n_i)
+        out.append(tab)
+    return pd.concat(out, ignore_index=True)
+
+
+def ignored_level_se(
+    n_schools: int = 20,
+    classes_per_school: int = 3,
+    pupils_per_class: int = 8,
+    n_reps: int = 1000,
+    *,
+    tau_school: float = 4.0,
+    tau_class: float = 2.0,
+    sigma2: float = 20.0,
+    school_effect: float = 1.0,
+    pupil_effect: float = 2.0,
+    level: float = 0.95,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """What ignoring a level does to the standard error of a school-level predictor.
+
+    The truth has three levels (:func:`simulate_three_level`, one design: the schools, classes,
+    ``w`` and ``x`` of its first draw). Each replication draws new school and class effects and
+    residuals and fits three models by REML with the fast engine, reusing each design:
+    ``"three levels"`` (``(1 | school) + (1 | class)``), ``"no schools"`` (``(1 | class)``: the
+    top level dropped) and ``"no classes"`` (``(1 | school)``: the middle level dropped).
+
+    Parameters
+    ----------
+    n_schools, classes_per_school, pupils_per_class : int
+        The sizes of the three levels.
+    n_reps : int
+        Replications.
+    tau_school, tau_class, sigma2, school_effect, pupil_effect : float
+        The truth, as in :func:`simulate_three_level`.
+    level : float
+        Confidence level of the intervals.
+    seed : int, optional
+        Seed of the design and of the draws.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model and replication: ``model``, ``rep``, the ``estimate`` of the effect of
+        ``w``, its ``se``, the Satterthwaite ``df``, ``covered_t``, ``covered_z``, ``singular``
+        and ``converged`` (as in :func:`crossed_coverage`).
+
+    Examples
+    --------
+    >>> tab = ignored_level_se(10, 3, 5, n_reps=10, seed=1)
+    >>> tab.groupby("model", sort=False)["se"].mean().index.tolist()
+    ['three levels', 'no schools', 'no classes']
+    """
+    from ..model.fitting import fit
+
+    R = _int("n_reps", n_reps, 1)
+    level = _level(level)
+    design = simulate_three_level(n_schools, classes_per_school, pupils_per_class, tau_school=tau_school,
+                                  tau_class=tau_class, sigma2=sigma2, school_effect=school_effect,
+                                  pupil_effect=pupil_effect, seed=seed)
+    truth = design.attrs["truth"]
+    rng = np.random.default_rng(None if seed is None else [seed, 1])
+    sch = design["school"].factorize()[0]
+    cls = design["class"].factorize()[0]
+    mean = truth["beta0"] + school_effect * design["w"].to_numpy() + pupil_effect * design["x"].to_numpy()
+    v = rng.normal(0, np.sqrt(truth["tau_school"]), (R, sch.max() + 1))
+    u = rng.normal(0, np.sqrt(truth["tau_class"]), (R, cls.max() + 1))
+    e = rng.normal(0, np.sqrt(truth["sigma2"]), (R, len(design)))
+    Y = mean + v[:, sch] + u[:, cls] + e
+    data = design[["school", "class", "w", "x"]].assign(y=Y[0])
+    out = []
+    for label, random in (("three levels", "(1 | school) + (1 | class)"), ("no schools", "(1 | class)"),
+                          ("no classes", "(1 | school)")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            first = fit(f"y ~ w + x + {random}", data)
+        tab = _refit_term(first, Y, "w", school_effect, level)
+        tab.insert(0, "rep", np.arange(R))
+        tab.insert(0, "model", label)
+        out.append(tab)
+    return pd.concat(out, ignore_index=True)

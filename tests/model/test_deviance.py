@@ -73,3 +73,16 @@ def test_blocked_form_equals_one_factor_form():
         for reml in (True, False):
             assert general_pieces(setup, np.array(t), reml)["deviance"] == pytest.approx(
                 profiled_deviance(t, ss, reml), rel=1e-12)
+
+
+def test_derivatives_match_central_gradient_and_hessian():
+    from mlm_helpers.model._numerics import central_gradient, central_hessian, derivatives
+
+    f = lambda pts: (pts[:, 0] - 0.3) ** 2 * (1 + pts[:, 1] ** 2) + np.exp(pts[:, 1])  # noqa: E731
+    lb = np.array([0.0, -np.inf])
+    for x in (np.array([0.7, 0.4]), np.array([0.00005, 0.4]), np.array([0.0, 0.4])):
+        v, g, H = derivatives(f, x, lb, 1e-4)
+        v0, g0 = central_gradient(f, x, lb, 1e-4)
+        assert v == v0
+        np.testing.assert_allclose(g, g0, rtol=1e-12)
+        np.testing.assert_allclose(H, central_hessian(f, x, np.array([True, True])), rtol=1e-3, atol=1e-6)

@@ -99,3 +99,42 @@ def test_intercepts_engine_singular_and_refused_models():
     # "intercepts" is now an alias of the fast engine, which fits random slopes too
     slopes = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"), engine="intercepts")
     assert slopes.engine == "fast" and round(slopes.loglik, 2) == -871.81
+
+
+def test_crossed_coverage_refits_agree_with_fresh_fits():
+    """The study's refits (warm start, reused design, Satterthwaite from the setup) equal mh.fit."""
+    tab = designs.crossed_coverage([4, 6], n_subjects=10, n_reps=5, seed=3)
+    assert tab.shape == (10, 9) and tab["converged"].all()
+    assert list(tab["n_items"].unique()) == [4, 6]
+    assert (tab["covered_t"] | ~tab["covered_z"]).all()  # the t interval is the wider one
+    rng = np.random.default_rng(5)
+    subj, item = np.repeat(np.arange(10), 6), np.tile(np.arange(6), 10)
+    data = pd.DataFrame({"subject": [f"s{j}" for j in subj], "item": [f"i{k}" for k in item],
+                         "x": np.where(item % 2 == 0, -0.5, 0.5)})
+    Y = 0.5 * data["x"].to_numpy() + rng.normal(0, 1, (3, 10))[:, subj] + rng.normal(0, 0.5, (3, 6))[:, item] \
+        + rng.normal(0, 1, (3, 60))
+    first = mh.fit("y ~ x + (1 | subject) + (1 | item)", data.assign(y=Y[0]))
+    rows = designs._refit_term(first, Y, "x", 0.5, 0.95)
+    for r in range(3):
+        fresh = mh.fit("y ~ x + (1 | subject) + (1 | item)", data.assign(y=Y[r])).fixed.loc["x"]
+        assert rows.loc[r, "estimate"] == pytest.approx(fresh["estimate"], rel=1e-6)
+        assert rows.loc[r, "se"] == pytest.approx(fresh["se"], rel=1e-6)
+        assert rows.loc[r, "df"] == pytest.approx(fresh["df"], rel=1e-4)
+
+
+def test_ignored_level_se_top_level_dropped_shrinks_the_se():
+    tab = designs.ignored_level_se(10, 3, 4, n_reps=20, seed=2)
+    assert tab.groupby("model", sort=False).size().to_dict() == {"three levels": 20, "no schools": 20,
+                                                                 "no classes": 20}
+    se = tab.groupby("model")["se"].mean()
+    assert se["no schools"] < 0.9 * se["three levels"]
+    df = tab.groupby("model")["df"].median()
+    assert df["no schools"] > df["three levels"]
+
+
+@pytest.mark.parametrize("bad, message", [({"n_items": 3}, "n_items"), ({"level": 1.5}, "level"),
+                                          ({"tau_item": -1.0}, "tau_item")])
+def test_crossed_coverage_bad_input(bad, message):
+    args = {"n_items": 6, "n_subjects": 5, "n_reps": 2, **bad}
+    with pytest.raises(MLMInputError, match=message):
+        designs.crossed_coverage(**args)

@@ -207,7 +207,7 @@ def _engine_fit(ff: FastFit, ss: SuffStats, n_factors: int) -> EngineFit:
                      theta=ff.theta, optsummary=ff.optsummary, state=ss)
 
 
-def _fit_fast_rescaled(ss: SuffStats, *, reml: bool) -> FastFit:
+def _fit_fast_rescaled(ss: SuffStats, *, reml: bool, theta0: np.ndarray | None = None) -> FastFit:
     """The fast engine, with random-effect columns on a very different scale from 1 rescaled internally.
 
     With ``Z' = Z S^-1`` (S diagonal, each column's root mean square) the model is the same with
@@ -225,12 +225,15 @@ def _fit_fast_rescaled(ss: SuffStats, *, reml: bool) -> FastFit:
     rms = np.sqrt(ztz_diag / ss.n)
     bad = (rms > 0) & ((rms > BAD_SCALE) | (rms < 1.0 / BAD_SCALE))
     if not bad.any():
-        return fit_fast(ss, reml=reml)
+        return fit_fast(ss, reml=reml, theta0=theta0)
     scale = np.where(bad, rms, 1.0)
     inv = 1.0 / scale
     scaled = dataclasses.replace(ss, ZtZ=ss.ZtZ * inv[None, :, None] * inv[None, None, :],
                                  ZtX=ss.ZtX * inv[None, :, None], Zty=ss.Zty * inv[None, :])
-    ff = fit_fast(scaled, reml=reml)
+    if theta0 is not None:  # the start on the internal scale: Lambda' = S Lambda
+        r0, c0 = theta_index(ss.pattern)
+        theta0 = (scale[:, None] * theta_to_lambda(theta0, ss.pattern))[r0, c0]
+    ff = fit_fast(scaled, reml=reml, theta0=theta0)
     lam = inv[:, None] * ff.lam
     rows, cols = np.nonzero(np.tril(ss.pattern))
     order = np.lexsort((rows, cols))  # column by column, as theta
@@ -371,12 +374,17 @@ def fit_model(model: ModelFrame, reml: bool) -> EngineFit:
     return _engine_fit(_fit_fast_rescaled(ss, reml=bool(reml)), ss, len(model.blocks))
 
 
-def refit_model(model: ModelFrame, state: SuffStats | GeneralSetup, y: np.ndarray, reml: bool) -> EngineFit:
-    """Refit to a new response ``y`` (rows as in ``model``), reusing the design's theta-free pieces."""
+def refit_model(model: ModelFrame, state: SuffStats | GeneralSetup, y: np.ndarray, reml: bool,
+                theta0: np.ndarray | None = None) -> EngineFit:
+    """Refit to a new response ``y`` (rows as in ``model``), reusing the design's theta-free pieces.
+
+    ``theta0`` starts the search there (a warm start from the original fit's theta, as in a
+    parametric bootstrap); by default the search starts where a fresh fit does.
+    """
     if isinstance(state, GeneralSetup):
-        return _general_engine_fit(fit_general(model, reml=bool(reml), setup=state.with_response(y)))
+        return _general_engine_fit(fit_general(model, reml=bool(reml), setup=state.with_response(y), theta0=theta0))
     ss = state.with_response(*response_parts(model, y))
-    return _engine_fit(_fit_fast_rescaled(ss, reml=bool(reml)), ss, len(model.blocks))
+    return _engine_fit(_fit_fast_rescaled(ss, reml=bool(reml), theta0=theta0), ss, len(model.blocks))
 
 
 def _response(ss: SuffStats, r: int) -> SuffStats:
