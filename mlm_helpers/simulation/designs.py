@@ -322,7 +322,7 @@ def _refit_term(result, Y: np.ndarray, term: str, truth: float, level: float) ->
     from scipy import stats
 
     from .._threads import one_blas_thread
-    from ..inference.ddf import _satt_df, satterthwaite_parts
+    from ..model.ddf import _satt_df, satterthwaite_parts
     from ..model.engines.fast import refit_model
     from ..model.result import MixedResult
 
