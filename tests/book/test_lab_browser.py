@@ -109,7 +109,9 @@ def _visible_text(page) -> str:
         for key, markdown, rendered, text in cells:
             if markdown and not rendered:
                 pending.add(key)
-            else:
+            elif len(text.strip()) >= len(seen.get(key, "").strip()):
+                # JupyterLab's windowed notebook empties cells scrolled out of view: keep the
+                # fullest text each cell has shown
                 seen[key] = text
         at_end = page.evaluate(
             "() => { const o = document.querySelector('.jp-WindowedPanel-outer'); const before = o.scrollTop; "
