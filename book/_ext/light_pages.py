@@ -15,7 +15,9 @@ some extensions override by declaring equations on every page).
 The theme loads Font Awesome twice: as a web font (``css/all.min.css``, 100 kB, plus the fonts
 it uses) and as a 1.5 MB render-blocking script that swaps every icon for an SVG. The web font
 alone draws the same icons, so the script tag (and the preloading of every icon font, used or
-not) is taken out of the written pages.
+not) is taken out of the written pages. The icon fonts are then cut down to the glyphs the
+book uses: every ``fa-<name>`` class in the written pages and in the theme's scripts, looked up
+in Font Awesome's stylesheet (160 kB of solid icons become a few kB).
 
 Figures (``_images/``) and explorer frames are rewritten as 256-colour PNGs when that is
 smaller (it is, by half or more, for plots), so figures can be drawn at twice the column's
@@ -157,6 +159,68 @@ def _strip_fontawesome_js(app: Sphinx, exception: Exception | None) -> None:
             page.write_text(new, encoding="utf-8")
 
 
+FA_CLASS = re.compile(r"\bfa-([a-z0-9]+(?:-[a-z0-9]+)*)")
+FA_RULE = re.compile(r"([^{}]+)\{content:\"\\([0-9a-f]{4,5})\"\}")
+
+
+def icon_codepoints(css: str, names: set[str]) -> set[int]:
+    """The code points Font Awesome's stylesheet gives the icons ``names`` (``fa-`` left out).
+
+    Examples
+    --------
+    >>> css = '.fa-bars:before,.fa-navicon:before{content:"\\f0c9"}.fa-sun:before{content:"\\f185"}'
+    >>> sorted(hex(c) for c in icon_codepoints(css, {"navicon", "lg"}))
+    ['0xf0c9']
+    """
+    out: set[int] = set()
+    for selectors, code in FA_RULE.findall(css):
+        for sel in selectors.split(","):
+            m = re.fullmatch(r"\s*\.fa-([a-z0-9-]+):(?::)?before\s*", sel)
+            if m and m.group(1) in names:
+                out.add(int(code, 16))
+    return out
+
+
+def used_icon_names(out: Path) -> set[str]:
+    """Every ``fa-<name>`` class in the written pages and in the scripts of the theme (not in
+    Font Awesome's own files, which name every icon)."""
+    names: set[str] = set()
+    # Font Awesome's own files and the widget manager (which bundles Font Awesome) name every icon
+    bundles = {"fontawesome", "html-manager"}
+    files = list(out.rglob("*.html")) + [p for p in (out / "_static").rglob("*.js") if not bundles & set(p.parts)]
+    for path in files:
+        names |= set(FA_CLASS.findall(path.read_text(encoding="utf-8", errors="ignore")))
+    return names
+
+
+def _subset_icon_fonts(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.builder.outdir)
+    if any("embed-amd.js" in page.read_text(encoding="utf-8") for page in out.rglob("*.html")):
+        return  # a page with live widgets: their icons are not known here, keep every glyph
+    for css_path in (out / "_static").rglob("fontawesome/*/css/all.min.css"):
+        try:
+            from fontTools import subset
+        except ImportError:  # pragma: no cover - fontTools comes with matplotlib
+            return
+        codes = icon_codepoints(css_path.read_text(encoding="utf-8"), used_icon_names(out))
+        if not codes:
+            return
+        for font in (css_path.parent.parent / "webfonts").glob("*.woff2"):
+            options = subset.Options()
+            options.flavor = "woff2"
+            options.layout_features = ["*"]
+            try:
+                ft = subset.load_font(str(font), options)
+                sub = subset.Subsetter(options)
+                sub.populate(unicodes=sorted(codes))
+                sub.subset(ft)
+                subset.save_font(ft, str(font), options)
+            except Exception:  # pragma: no cover - a font we cannot rewrite is left as it is
+                continue
+
+
 def shrink_png(path: Path, colours: int = 256) -> int:
     """Rewrite a PNG with a palette of at most ``colours`` colours if that makes it smaller.
 
@@ -230,6 +294,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     _single_page_visitors(app)
     app.connect("build-finished", _shrink_images)
     app.connect("build-finished", _strip_fontawesome_js)
+    app.connect("build-finished", _subset_icon_fonts)
     app.connect("doctree-read", _drop_widget_manager, priority=900)
     # After sphinx.ext.mathjax (priority 500) has added its script.
     app.connect("html-page-context", _drop_mathjax, priority=950)

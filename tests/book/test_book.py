@@ -124,3 +124,23 @@ def test_chapter_pages_load_no_widget_manager(built_book):
             assert "embed-amd.js" not in text and "require.js" not in text, page.name
             assert "widget-state+json" not in text, page.name
         assert "fontawesome/6.5.2/js/all.min.js" not in text, page.name
+
+
+def test_icon_font_holds_just_the_icons_the_book_uses(built_book):
+    """The Font Awesome web font is cut down to the glyphs the pages and the theme's scripts
+    name (light_pages), and still holds every one of them."""
+    import sys
+
+    from fontTools.ttLib import TTFont
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import light_pages
+
+    html, _ = built_book
+    (font,) = (html / "_static").rglob("fontawesome/*/webfonts/fa-solid-900.woff2")
+    css = next((html / "_static").rglob("fontawesome/*/css/all.min.css")).read_text(encoding="utf-8")
+    wanted = light_pages.icon_codepoints(css, light_pages.used_icon_names(html))
+    assert {0xF002, 0xF0C9} <= wanted  # the search and menu buttons
+    cmap = TTFont(str(font)).getBestCmap()
+    assert wanted <= set(cmap), sorted(hex(c) for c in wanted - set(cmap))
+    assert font.stat().st_size < 20_000
