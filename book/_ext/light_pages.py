@@ -168,7 +168,7 @@ def icon_codepoints(css: str, names: set[str]) -> set[int]:
 
     Examples
     --------
-    >>> css = '.fa-bars:before,.fa-navicon:before{content:"\\f0c9"}.fa-sun:before{content:"\\f185"}'
+    >>> css = '.fa-bars:before,.fa-navicon:before{content:"\\\\f0c9"}.fa-sun:before{content:"\\\\f185"}'
     >>> sorted(hex(c) for c in icon_codepoints(css, {"navicon", "lg"}))
     ['0xf0c9']
     """
