@@ -87,7 +87,7 @@ def check_ddf(ddf: object, reml: bool) -> str:
                             "ddf='satterthwaite'.")
     return ddf
 
-__all__ = ["fixed_table", "satterthwaite_parts", "kenward_roger_parts", "contrast_df", "DDF_METHODS", "check_ddf"]
+__all__ = ["fixed_table", "satterthwaite_parts", "satterthwaite_df", "determined_df", "kenward_roger_parts", "contrast_df", "DDF_METHODS", "check_ddf"]
 
 #: Relative step of the central differences (Satterthwaite): h = STEP * max(1, |phi|).
 STEP = 1e-3
@@ -180,8 +180,20 @@ def satterthwaite_parts(res: FittedModel) -> SatterthwaiteParts:
     return SatterthwaiteParts(V, jac, A)
 
 
-def _satt_df(parts: SatterthwaiteParts, L: np.ndarray) -> np.ndarray:
-    """Satterthwaite df of each row of L (r, p)."""
+def satterthwaite_df(parts: SatterthwaiteParts, L: np.ndarray) -> np.ndarray:
+    """Satterthwaite df of each contrast (row) of ``L`` (r, p), as lmerTest's ``contest1D``.
+
+    ``2 (l' V l)^2 / (g' A g)``, with ``g`` the gradient of ``l' V l`` over the variance
+    parameters and ``A`` their asymptotic covariance (:func:`satterthwaite_parts`). Unrounded:
+    ``result.fixed`` shows them to :data:`DF_DIGITS` significant digits.
+
+    Examples
+    --------
+    >>> import mlm_helpers as mh
+    >>> res = mh.fit("Reaction ~ Days + (Days | Subject)", mh.load_dataset("sleepstudy"))
+    >>> satterthwaite_df(satterthwaite_parts(res), np.eye(2)).round(2).tolist()  # lmerTest: 17, 17
+    [17.0, 17.0]
+    """
     var = np.einsum("ip,pq,iq->i", L, parts.vcov, L)
     g = np.einsum("ip,kpq,iq->ik", L, parts.jac, L)
     denom = np.einsum("ik,kl,il->i", g, parts.A, g)
@@ -400,7 +412,7 @@ def fixed_table(res: FittedModel) -> pd.DataFrame:
         se, df = np.sqrt(np.diag(V)), np.full(p, float(res.nobs - p))
     elif method == "satterthwaite":
         parts = _cached(res, "satterthwaite", satterthwaite_parts)
-        se, df = np.sqrt(np.diag(parts.vcov)), _satt_df(parts, np.eye(p))
+        se, df = np.sqrt(np.diag(parts.vcov)), satterthwaite_df(parts, np.eye(p))
     elif method == "kenward-roger":
         kr = _cached(res, "kenward-roger", kenward_roger_parts)
         se = np.sqrt(np.diag(kr.PhiA))
@@ -438,7 +450,7 @@ def contrast_df(res: FittedModel, L: np.ndarray) -> dict[str, Any]:
         d, Pm = d[order], Pm[:, order]
         PtL = Pm.T @ L
         F = float(np.sum((PtL @ beta) ** 2 / d) / q)
-        nu = _satt_df(parts, PtL)
+        nu = satterthwaite_df(parts, PtL)
         if q == 1:
             ddf = float(nu[0])
         elif np.all(np.abs(np.diff(nu)) < 1e-8):

@@ -322,7 +322,7 @@ def _refit_term(result, Y: np.ndarray, term: str, truth: float, level: float) ->
     from scipy import stats
 
     from .._threads import one_blas_thread
-    from ..model.ddf import _satt_df, satterthwaite_parts
+    from ..model.ddf import satterthwaite_df, satterthwaite_parts
     from ..model.engines.fast import refit_model
     from ..model.result import MixedResult
 
@@ -337,7 +337,7 @@ def _refit_term(result, Y: np.ndarray, term: str, truth: float, level: float) ->
                         formula=result.formula, data=result.data, ddf="satterthwaite")
         parts = satterthwaite_parts(r)
         est, se = float(raw.beta[k]), float(np.sqrt(parts.vcov[k, k]))
-        df = float(_satt_df(parts, L)[0])
+        df = float(satterthwaite_df(parts, L)[0])
         t = stats.t.ppf(0.5 + level / 2, df) if np.isfinite(df) else z
         rows.append({"estimate": est, "se": se, "df": df, "covered_t": abs(est - truth) <= t * se,
                      "covered_z": abs(est - truth) <= z * se, "singular": r.is_singular,
