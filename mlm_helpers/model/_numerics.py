@@ -297,6 +297,16 @@ def stop_converged(stop: Stop) -> bool:
     return bool(stop.scaled_gradient < TOLERANCES["grad_tol"] and np.isfinite(stop.gradient))
 
 
+def stop_message(stop: Stop) -> str:
+    """The optimiser record's message for a stop: "ok", or why the stop is not a converged minimum."""
+    if stop_converged(stop):
+        return "ok"
+    if np.isfinite(stop.decrement):
+        return (f"the deviance could still drop by about {stop.decrement:.2g} at the stop "
+                f"(scaled gradient {stop.scaled_gradient:.1e} > {TOLERANCES['grad_tol']:g})")
+    return f"gradient {stop.gradient:.1e} at the stop, with an indefinite Hessian"
+
+
 def stencil_batched(x: np.ndarray, h: np.ndarray, k: int, full: bool) -> tuple[np.ndarray, list]:
     """Points for central-difference derivatives at x (A, k): centre, +-h_a, and pairs."""
     E = np.eye(k)

@@ -40,6 +40,7 @@ from .._numerics import (
     newton_polish,
     stencil_batched,
     stop_converged,
+    stop_message,
 )
 from ..deviance import (
     GeneralSetup,
@@ -169,13 +170,7 @@ def fit_fast(ss: SuffStats, reml: bool = True, theta0: np.ndarray | None = None)
         theta, stop = minimise_theta(f, fmany, lb, diag, cols, start, restarts,
                                      fallback_scales=(1.0, 0.3, 3.0) if theta0 is not None else (0.3, 3.0))
     converged = stop_converged(stop)
-    if converged:
-        message = "ok"
-    elif np.isfinite(stop.decrement):
-        message = (f"the deviance could still drop by about {stop.decrement:.2g} at the stop "
-                   f"(scaled gradient {stop.scaled_gradient:.1e} > {tol['grad_tol']:g})")
-    else:
-        message = f"gradient {stop.gradient:.1e} at the stop, with an indefinite Hessian"
+    message = stop_message(stop)
     pieces = deviance_pieces(theta, ss, reml)
     if not np.isfinite(pieces.deviance):  # pragma: no cover - only for pathological data
         from ...errors import FitFailedError
@@ -333,13 +328,7 @@ def fit_general(model: ModelFrame, reml: bool = True, theta0: np.ndarray | None 
         ranef.append(np.asarray(pc["b"][pos : pos + J * q]).reshape(J, q))
         pos += J * q
     converged = stop_converged(stop)
-    if converged:
-        message = "ok"
-    elif np.isfinite(stop.decrement):
-        message = (f"the deviance could still drop by about {stop.decrement:.2g} at the stop "
-                   f"(scaled gradient {stop.scaled_gradient:.1e} > {TOLERANCES['grad_tol']:g})")
-    else:
-        message = f"gradient {stop.gradient:.1e} at the stop, with an indefinite Hessian"
+    message = stop_message(stop)
     summary = OptSummary(
         engine="fast", method=f"L-BFGS-B, then Newton polish (blocked Cholesky, {setup.mode} later block)",
         criterion="REML" if reml else "ML", n_evals=n_evals, objective=float(pc["deviance"]),
