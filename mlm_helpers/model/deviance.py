@@ -579,7 +579,7 @@ def general_setup(model, *, X: np.ndarray | None = None, y: np.ndarray | None = 
             else:
                 mode = "sparse"
                 A22 = None
-                Zfull = sparse.hstack([_sparse_z(b.codes, b.Z, b.n_levels) for b in blocks], format="csc")
+                Zfull = random_effects_design(model)
     a22_diag = None
     if mode == "dense":
         d22 = np.diag(A22).copy()
